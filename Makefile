@@ -1,0 +1,51 @@
+# The two commands: `make run` (serve on http://127.0.0.1:8000) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test check lint install install-dev bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+.env: | $(VENV)/.installed
+	$(PY) -m sam_project.new_env .env
+
+run: $(VENV)/.installed .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py check --fail-level ERROR
+	$(PY) manage.py bootstrap_demo --base-url http://$(HOST):$(PORT)
+	$(VENV)/bin/uvicorn sam_project.asgi:application --host $(HOST) --port $(PORT) \
+		--loop uvloop --http httptools --lifespan off --no-access-log
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	SAM_ENV_FILE= SECRET_KEY=lint CREDENTIAL_ENCRYPTION_KEYS=k1:0000000000000000000000000000000000000000000000000000000000000000 BASE_DOMAIN=lint.test \
+		$(VENV)/bin/mypy .
+	SAM_ENV_FILE= SECRET_KEY=lint CREDENTIAL_ENCRYPTION_KEYS=k1:0000000000000000000000000000000000000000000000000000000000000000 BASE_DOMAIN=lint.test \
+		$(PY) manage.py makemigrations --check --dry-run
+
+# Static checks; `make test` runs the suite.
+check: lint
+
+bench: $(VENV)/.installed-dev
+	for script in bench/*.py; do $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

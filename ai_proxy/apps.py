@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AiProxyConfig(AppConfig):
+    name = "ai_proxy"
+    verbose_name = "AI proxy"

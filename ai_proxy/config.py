@@ -1,0 +1,121 @@
+"""The proxy's configuration in force: admin values beat environment values beat built-ins.
+
+What the database holds (ProxySettings and the enabled catalog) is cached as one snapshot in
+the Django cache, shared by every worker when Redis is configured, and dropped whenever an
+admin saves either. Environment values are merged in on every read, so they are never stale.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+
+from ai_proxy.models import CONFIG_CACHE_KEY, ModelCatalogEntry, ProxySettings
+from credentials.catalog import PROXY_ELIGIBLE_AGENTS, AgentSpec
+
+# How long a snapshot may live when nothing invalidates it (a save in another deployment).
+CONFIG_CACHE_SECONDS = 60
+
+ADMIN = "admin"
+ENV = "env"
+BUILTIN = "built-in"
+
+
+@dataclass(frozen=True)
+class CatalogModel:
+    id: str
+    provider: str
+    input_price_per_mtok: Decimal
+    output_price_per_mtok: Decimal
+
+
+@dataclass(frozen=True)
+class StoredConfig:
+    """The admin-set values; None or "" means "not set here"."""
+
+    enabled: bool | None = None
+    token_mode: str = ""
+    default_models: dict[str, str] = field(default_factory=dict)
+    rate_limit_rpm: int | None = None
+    daily_input_tokens: int | None = None
+    daily_output_tokens: int | None = None
+    daily_cost_cap_usd: Decimal | None = None
+    catalog: dict[str, CatalogModel] = field(default_factory=dict)
+
+
+def _load() -> StoredConfig:
+    row = ProxySettings.objects.filter(pk=1).first()
+    catalog = {
+        entry.id: CatalogModel(
+            id=entry.id,
+            provider=entry.provider,
+            input_price_per_mtok=entry.input_price_per_mtok,
+            output_price_per_mtok=entry.output_price_per_mtok,
+        )
+        for entry in ModelCatalogEntry.objects.filter(enabled=True)
+    }
+    if row is None:
+        return StoredConfig(catalog=catalog)
+    return StoredConfig(
+        enabled=row.enabled,
+        token_mode=row.token_mode,
+        default_models={
+            agent: getattr(row, ProxySettings.default_model_field(agent))
+            for agent in PROXY_ELIGIBLE_AGENTS
+        },
+        rate_limit_rpm=row.rate_limit_rpm,
+        daily_input_tokens=row.daily_input_tokens,
+        daily_output_tokens=row.daily_output_tokens,
+        daily_cost_cap_usd=row.daily_cost_cap_usd,
+        catalog=catalog,
+    )
+
+
+def stored_config() -> StoredConfig:
+    config = cache.get(CONFIG_CACHE_KEY)
+    if config is None:
+        config = _load()
+        cache.set(CONFIG_CACHE_KEY, config, CONFIG_CACHE_SECONDS)
+    return config
+
+
+async def astored_config() -> StoredConfig:
+    config = await cache.aget(CONFIG_CACHE_KEY)
+    if config is None:
+        config = await sync_to_async(_load)()
+        await cache.aset(CONFIG_CACHE_KEY, config, CONFIG_CACHE_SECONDS)
+    return config
+
+
+def proxy_enabled(config: StoredConfig) -> bool:
+    return settings.AI_PROXY_ENABLED if config.enabled is None else config.enabled
+
+
+def token_mode(config: StoredConfig) -> str:
+    return config.token_mode or settings.AI_PROXY_TOKEN_MODE
+
+
+def default_model(agent: AgentSpec, config: StoredConfig) -> tuple[str, str]:
+    """The model proxy sessions of this agent start with, and the layer it comes from.
+
+    An admin default that is no longer an enabled catalog entry is ignored (the admin page
+    flags it), so a workspace is never pointed at a model the proxy would refuse.
+    """
+    admin_choice = config.default_models.get(agent.agent_type, "")
+    if admin_choice and admin_choice in config.catalog:
+        return admin_choice, ADMIN
+    env_choice = agent.env_default_model()
+    if env_choice:
+        return env_choice, ENV
+    if agent.default_model is None:
+        raise ValueError(f"{agent.agent_type} is not eligible for the AI proxy")
+    return agent.default_model, BUILTIN
+
+
+def proxy_public_url() -> str:
+    """Where VMs reach the proxy: AI_PROXY_PUBLIC_URL, else https://api.<BASE_DOMAIN>."""
+    if settings.AI_PROXY_PUBLIC_URL:
+        return settings.AI_PROXY_PUBLIC_URL.rstrip("/")
+    return f"https://api.{settings.BASE_DOMAIN}"

@@ -1,0 +1,183 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import models
+
+
+class Provider(models.TextChoices):
+    ANTHROPIC = "anthropic", "Anthropic"
+    OPENAI = "openai", "OpenAI"
+    OPENAI_COMPATIBLE = "openai-compatible", "OpenAI-compatible"
+
+
+class Tier(models.TextChoices):
+    FAST = "fast", "Fast"
+    BALANCED = "balanced", "Balanced"
+    FRONTIER = "frontier", "Frontier"
+
+
+# Cached snapshot of ProxySettings and the enabled catalog; see ai_proxy.config.
+CONFIG_CACHE_KEY = "ai_proxy:config:v1"
+
+
+class ModelCatalogEntry(models.Model):
+    """A model the platform AI proxy may serve, with its price. Only enabled entries are served."""
+
+    id = models.CharField(max_length=100, primary_key=True, help_text="The provider's model id.")
+    provider = models.CharField(max_length=32, choices=Provider.choices)
+    label = models.CharField(max_length=100)
+    tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.BALANCED)
+    input_price_per_mtok = models.DecimalField(
+        "input price (USD / million tokens)", max_digits=10, decimal_places=4, default=Decimal(0)
+    )
+    output_price_per_mtok = models.DecimalField(
+        "output price (USD / million tokens)", max_digits=10, decimal_places=4, default=Decimal(0)
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["provider", "input_price_per_mtok", "id"]
+        verbose_name = "catalog model"
+        constraints = [
+            models.CheckConstraint(
+                name="catalog_prices_not_negative",
+                condition=models.Q(input_price_per_mtok__gte=0, output_price_per_mtok__gte=0),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super().save(*args, **kwargs)
+        cache.delete(CONFIG_CACHE_KEY)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = super().delete(*args, **kwargs)
+        cache.delete(CONFIG_CACHE_KEY)
+        return result
+
+
+class ProxySettings(models.Model):
+    """Admin-set values for the proxy (one row). Empty fields fall back to the environment."""
+
+    class TokenMode(models.TextChoices):
+        CALLBACK = "callback", "callback: the workspace token is the proxy key"
+        SCOPED = "scoped", "scoped: mint a 2 h proxy-only token"
+
+    enabled = models.BooleanField(
+        null=True, blank=True, help_text="Empty: AI_PROXY_ENABLED from the environment."
+    )
+    token_mode = models.CharField(
+        max_length=16,
+        choices=TokenMode.choices,
+        blank=True,
+        help_text="Empty: AI_PROXY_TOKEN_MODE from the environment.",
+    )
+    default_model_claude_code = models.CharField(max_length=100, blank=True)
+    default_model_openai_codex = models.CharField(max_length=100, blank=True)
+    default_model_opencode = models.CharField(max_length=100, blank=True)
+    rate_limit_rpm = models.PositiveIntegerField(
+        "requests per minute", null=True, blank=True, help_text="Per user, all proxy routes."
+    )
+    daily_input_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    daily_output_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    daily_cost_cap_usd = models.DecimalField(
+        "daily cost cap (USD)", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "proxy settings"
+        verbose_name_plural = "proxy settings"
+        constraints = [models.CheckConstraint(name="proxy_settings_singleton", condition=models.Q(id=1))]
+
+    def __str__(self) -> str:
+        return "AI proxy settings"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.pk = 1
+        super().save(*args, **kwargs)
+        cache.delete(CONFIG_CACHE_KEY)
+
+    @staticmethod
+    def default_model_field(agent_type: str) -> str:
+        return "default_model_" + agent_type.replace("-", "_")
+
+
+class UserProxyLimit(models.Model):
+    """Per-user overrides of the proxy limits; empty fields use the proxy settings."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="proxy_limit"
+    )
+    rate_limit_rpm = models.PositiveIntegerField("requests per minute", null=True, blank=True)
+    daily_input_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    daily_output_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    daily_cost_cap_usd = models.DecimalField(
+        "daily cost cap (USD)", max_digits=12, decimal_places=2, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = "per-user proxy limit"
+
+    def __str__(self) -> str:
+        return f"limits for {self.user}"
+
+
+class UsageRecord(models.Model):
+    """One inference answered through the proxy (2xx, not count_tokens)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="proxy_usage"
+    )
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    project = models.ForeignKey(
+        "workspaces.Project", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    task = models.ForeignKey("workspaces.Task", null=True, on_delete=models.SET_NULL, related_name="+")
+    model = models.CharField(max_length=100)
+    provider = models.CharField(max_length=32, choices=Provider.choices)
+    route = models.CharField(max_length=64)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal(0))
+    status = models.PositiveSmallIntegerField()
+    streamed = models.BooleanField(default=False)
+    latency_ms = models.PositiveIntegerField(default=0)
+    ttfb_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "created_at"]),
+            models.Index(fields=["model", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.input_tokens}/{self.output_tokens}"
+
+
+class DailyUsage(models.Model):
+    """A user's proxy usage for one UTC day; incremented atomically by every UsageRecord."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="daily_proxy_usage"
+    )
+    day = models.DateField()
+    requests = models.PositiveIntegerField(default=0)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal(0))
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="daily_usage_unique")]
+        verbose_name_plural = "daily usage"
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.day}"

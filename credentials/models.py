@@ -1,0 +1,216 @@
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Max, Q
+
+from credentials.catalog import AGENT_CHOICES, API_KEY, KIND_CHOICES, secret_last4
+from credentials.encryption import keyring
+from credentials.fields import SealedSecretField
+
+
+class Scope(models.TextChoices):
+    USER = "user", "User"
+    PROJECT = "project", "Project"
+    PLATFORM = "platform", "Platform"
+
+
+class Action(models.TextChoices):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    ACTIVATED = "activated"
+    DEACTIVATED = "deactivated"
+    SERVED = "served"
+    SYNCED = "synced"
+    ROTATED = "rotated"
+
+
+class CredentialQuerySet(models.QuerySet["Credential"]):
+    def resolution_candidates(
+        self, *, user_id: int, project_id: int | None, agent_type: str, include_platform: bool
+    ) -> "CredentialQuerySet":
+        """Every row resolution may need, in one query.
+
+        All of the project's rows come back, inactive ones included: a project whose rows
+        for this agent are all inactive stops resolution (see `resolution.pick`).
+        """
+        scopes = Q(scope=Scope.USER, owner_id=user_id, is_active=True)
+        if project_id is not None:
+            scopes |= Q(scope=Scope.PROJECT, project_id=project_id)
+        if include_platform:
+            scopes |= Q(scope=Scope.PLATFORM, is_active=True)
+        return self.filter(scopes, agent_type=agent_type)
+
+    def for_target(
+        self, *, scope: str, owner_id: int | None, project_id: int | None
+    ) -> "CredentialQuerySet":
+        """The rows of one scope target: a user's, a project's, or the platform's."""
+        if scope == Scope.PROJECT:
+            return self.filter(scope=scope, project_id=project_id)
+        if scope == Scope.USER:
+            return self.filter(scope=scope, owner_id=owner_id)
+        return self.filter(scope=scope)
+
+    def not_on_key(self, key_id: str) -> "CredentialQuerySet":
+        return self.exclude(key_id=key_id)
+
+    def with_last_used(self) -> "CredentialQuerySet":
+        """Annotate `last_used_at`: when the secret was last handed to a workspace.
+
+        Derived from the `served` audit events instead of stored, so serving a key costs one
+        write (the event), not two.
+        """
+        return self.annotate(
+            last_used_at=Max("events__created_at", filter=Q(events__action=Action.SERVED))
+        )
+
+
+class Credential(models.Model):
+    """A secret for one agent, owned by a user, a project, or the platform."""
+
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="credentials",
+    )
+    project = models.ForeignKey(
+        "workspaces.Project",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="credentials",
+    )
+    agent_type = models.CharField(max_length=32, choices=AGENT_CHOICES)
+    kind = models.CharField(max_length=16, choices=KIND_CHOICES, default=API_KEY)
+    label = models.CharField(max_length=100, blank=True)
+    secret = SealedSecretField()
+    key_id = models.CharField(max_length=16, db_index=True, editable=False)
+    last4 = models.CharField(max_length=4, blank=True, editable=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = CredentialQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["scope", "agent_type", "-is_active", "kind"]
+        constraints = [
+            models.CheckConstraint(
+                name="credential_scope_shape",
+                condition=(
+                    Q(scope=Scope.USER, owner__isnull=False, project__isnull=True)
+                    | Q(scope=Scope.PROJECT, owner__isnull=False, project__isnull=False)
+                    | Q(scope=Scope.PLATFORM, owner__isnull=True, project__isnull=True)
+                ),
+                violation_error_message=(
+                    "A user credential has an owner and no project, a project credential has "
+                    "both, a platform credential has neither."
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "agent_type", "kind"],
+                condition=Q(scope=Scope.USER),
+                name="credential_one_per_user_agent_kind",
+                violation_error_message="This user already has a credential of this kind for this agent.",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "agent_type", "kind"],
+                condition=Q(scope=Scope.PROJECT),
+                name="credential_one_per_project_agent_kind",
+                violation_error_message="This project already has a credential of this kind for this agent.",
+            ),
+            models.UniqueConstraint(
+                fields=["owner", "agent_type"],
+                condition=Q(scope=Scope.USER, is_active=True),
+                name="credential_one_active_per_user_agent",
+                violation_error_message="Only one credential per agent can be active for a user.",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "agent_type"],
+                condition=Q(scope=Scope.PROJECT, is_active=True),
+                name="credential_one_active_per_project_agent",
+                violation_error_message="Only one credential per agent can be active for a project.",
+            ),
+            models.UniqueConstraint(
+                fields=["agent_type"],
+                condition=Q(scope=Scope.PLATFORM, is_active=True),
+                name="credential_one_active_per_platform_agent",
+                violation_error_message="Only one platform credential per agent can be active.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} {self.agent_type} {self.kind} {self.hint}"
+
+    @property
+    def hint(self) -> str:
+        """The masked form shown everywhere a secret would be: `…abcd`, or `…[set]`."""
+        return f"…{self.last4}" if self.last4 else "…[set]"
+
+    def set_secret(self, plaintext: str) -> None:
+        """Encrypt under the newest key and keep the display hint. Does not save."""
+        self.secret = keyring().seal(plaintext)
+        self.key_id = self.secret.key_id
+        self.last4 = secret_last4(plaintext)
+
+    def reveal_secret(self) -> str:
+        """The plaintext. Raises `UnreadableSecret` when no configured key opens it."""
+        return keyring().open(self.secret)
+
+    def target_rows(self) -> CredentialQuerySet:
+        """The rows that share this row's scope target (including this one)."""
+        return Credential.objects.for_target(
+            scope=self.scope, owner_id=self.owner_id, project_id=self.project_id
+        )
+
+
+class CredentialEvent(models.Model):
+    """One line of a credential's audit trail. Never holds a secret."""
+
+    credential = models.ForeignKey(
+        Credential, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    # What the credential was, kept so the trail still reads after it is deleted.
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    agent_type = models.CharField(max_length=32, choices=AGENT_CHOICES)
+    kind = models.CharField(max_length=16, choices=KIND_CHOICES)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_workspace = models.ForeignKey(
+        "workspaces.Workspace",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="credential_events",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["credential", "action", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.scope} {self.agent_type} {self.kind}"
+
+    @classmethod
+    def for_credential(cls, credential: Credential, action: str, **actors: Any) -> "CredentialEvent":
+        return cls(
+            credential=credential,
+            action=action,
+            scope=credential.scope,
+            agent_type=credential.agent_type,
+            kind=credential.kind,
+            **actors,
+        )

@@ -1,0 +1,132 @@
+"""System checks for settings that must agree with each other or with the database.
+
+`manage.py check` (and `make run`, and the ASGI entry point) fail on any error here, naming
+the variable to fix. Messages never quote a secret.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning, register
+from django.db import DatabaseError
+from django.db.models import Count
+
+from credentials.encryption import KeyConfigError, parse_key_setting
+
+TOKEN_MODES = ("callback", "scoped")
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.username
+
+
+@register("sam")
+def check_encryption_keys(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    raw = settings.CREDENTIAL_ENCRYPTION_KEYS
+    if not raw.strip():
+        message = "CREDENTIAL_ENCRYPTION_KEYS is not set; credentials cannot be stored or read."
+        hint = "Set it to ID:SECRET (e.g. k1:<64 hex characters>); `make run` writes one into .env."
+        if settings.DEBUG:
+            return [Warning(message, hint=hint, id="sam.W001")]
+        return [Error(message, hint=hint, id="sam.E001")]
+    try:
+        parse_key_setting(raw)
+    except KeyConfigError as error:
+        return [Error(str(error), id="sam.E002")]
+    return []
+
+
+@register("sam")
+def check_proxy_settings(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    if settings.AI_PROXY_TOKEN_MODE not in TOKEN_MODES:
+        errors.append(
+            Error(f"AI_PROXY_TOKEN_MODE must be one of: {', '.join(TOKEN_MODES)}.", id="sam.E003")
+        )
+    if settings.AI_PROXY_PUBLIC_URL:
+        if not _is_http_url(settings.AI_PROXY_PUBLIC_URL):
+            errors.append(Error("AI_PROXY_PUBLIC_URL must be an http(s) URL.", id="sam.E004"))
+    elif not settings.BASE_DOMAIN:
+        errors.append(
+            Error(
+                "Set AI_PROXY_PUBLIC_URL or BASE_DOMAIN: the proxy fallback needs a public URL.",
+                id="sam.E004",
+            )
+        )
+    for name in (
+        "AI_PROXY_ANTHROPIC_UPSTREAM",
+        "AI_PROXY_OPENAI_UPSTREAM",
+        "AI_PROXY_OPENAI_COMPATIBLE_UPSTREAM",
+    ):
+        value = getattr(settings, name)
+        if value and not _is_http_url(value):
+            errors.append(Error(f"{name} must be an http(s) URL.", id="sam.E005"))
+    for name in (
+        "CALLBACK_TOKEN_TTL",
+        "AI_PROXY_TOKEN_TTL",
+        "AI_PROXY_READ_TIMEOUT",
+        "AI_PROXY_MAX_BODY_BYTES",
+    ):
+        if getattr(settings, name) <= 0:
+            errors.append(Error(f"{name} must be greater than zero.", id="sam.E006"))
+    for name in (
+        "AI_PROXY_RATE_LIMIT_RPM",
+        "AI_PROXY_DAILY_INPUT_TOKENS",
+        "AI_PROXY_DAILY_OUTPUT_TOKENS",
+    ):
+        if getattr(settings, name) < 0:
+            errors.append(Error(f"{name} cannot be negative.", id="sam.E006"))
+    cap = settings.AI_PROXY_DAILY_COST_CAP_USD
+    if cap is not None and (not cap.is_finite() or cap < 0):
+        errors.append(Error("AI_PROXY_DAILY_COST_CAP_USD cannot be negative.", id="sam.E006"))
+    return errors
+
+
+@register("sam")
+def check_rows_readable(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """Rows under a key that is missing (error) or not the newest (warning: rotate first)."""
+    from credentials.models import Credential
+
+    try:
+        key_ids = [key_id for key_id, _ in parse_key_setting(settings.CREDENTIAL_ENCRYPTION_KEYS)]
+    except KeyConfigError:
+        return []  # reported by check_encryption_keys
+    try:
+        counts = dict(
+            Credential.objects.values_list("key_id").annotate(n=Count("id")).order_by()
+        )
+    except DatabaseError:
+        return []  # no tables yet: nothing is encrypted
+    messages: list[CheckMessage] = []
+    for key_id, count in sorted(counts.items()):
+        if key_id not in key_ids:
+            messages.append(
+                Error(
+                    f"{count} credential(s) are encrypted with key '{key_id}', which "
+                    "CREDENTIAL_ENCRYPTION_KEYS no longer lists; they cannot be read.",
+                    hint="Add the key back (after the newest), then run rotate_credential_keys.",
+                    id="sam.E010",
+                )
+            )
+        elif key_id != key_ids[0]:
+            messages.append(
+                Warning(
+                    f"{count} credential(s) are still encrypted with the older key '{key_id}'.",
+                    hint="Run `manage.py rotate_credential_keys` before removing that key.",
+                    id="sam.W011",
+                )
+            )
+    return messages
+
+
+def refuse_to_start_on_errors() -> None:
+    """Run the checks above when a server starts, and refuse to serve on an error."""
+    from django.core.checks import run_checks
+    from django.core.management.base import SystemCheckError
+
+    errors = [m for m in run_checks(tags=["sam"]) if m.is_serious()]
+    if errors:
+        raise SystemCheckError("\n".join(f"{m.id}: {m.msg}" for m in errors))

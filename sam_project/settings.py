@@ -1,0 +1,227 @@
+"""Settings of the SAM control plane.
+
+Every value comes from the environment (or a local `.env` file); `.env.example` lists and
+explains each one. Values that several settings must agree on are checked by the system
+checks in `sam_project/checks.py` (ids `sam.E001`…).
+"""
+
+import os
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# `SAM_ENV_FILE=` (empty) turns the file off; the test suite does so to stay hermetic.
+_env_file = os.environ.get("SAM_ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file and Path(_env_file).is_file():
+    environ.Env.read_env(_env_file)
+
+
+def _read(parse: Callable[..., Any], name: str, what: str, **kwargs: Any) -> Any:
+    """Read one typed variable; a bad value fails at startup naming the variable only."""
+    try:
+        return parse(name, **kwargs)
+    except ImproperlyConfigured:
+        raise
+    except (ValueError, TypeError, InvalidOperation):
+        raise ImproperlyConfigured(f"{name} must be {what}.") from None
+
+
+SECRET_KEY = env.str("SECRET_KEY")
+DEBUG = _read(env.bool, "DEBUG", "true or false", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "sam_project",
+    "credentials",
+    "workspaces",
+    "ai_proxy",
+]
+
+MIDDLEWARE = [
+    "sam_project.middleware.request_id_middleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "sam_project.urls"
+ASGI_APPLICATION = "sam_project.asgi.application"
+WSGI_APPLICATION = "sam_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: an SQLite file by default (the embedded mode), PostgreSQL beyond one machine.
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at
+            # BEGIN so concurrent writers queue on the busy timeout instead of failing.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache: per-process memory by default; Redis (shared by every worker) when REDIS_URL is set.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "sam",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/settings/agents/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- REST API -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "sam_project.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SAM control plane API",
+    "DESCRIPTION": (
+        "Hands each AI coding agent in a workspace VM the right credential: the user's own "
+        "key, the project's, or a workspace-scoped token for the platform AI proxy."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Credentials ------------------------------------------------------------------------
+# `ID:SECRET,ID:SECRET`, newest first: the newest encrypts, all decrypt. Never SECRET_KEY.
+CREDENTIAL_ENCRYPTION_KEYS = env.str("CREDENTIAL_ENCRYPTION_KEYS", default="")
+EXPOSE_PLATFORM_KEYS_TO_WORKSPACES = _read(
+    env.bool, "EXPOSE_PLATFORM_KEYS_TO_WORKSPACES", "true or false", default=False
+)
+
+# --- Workspaces -------------------------------------------------------------------------
+CALLBACK_TOKEN_TTL = _read(env.int, "CALLBACK_TOKEN_TTL", "a number of seconds", default=86400)
+
+# --- AI proxy ---------------------------------------------------------------------------
+BASE_DOMAIN = env.str("BASE_DOMAIN", default="")
+# Empty means https://api.<BASE_DOMAIN>; see ai_proxy.fallback.proxy_public_url().
+AI_PROXY_PUBLIC_URL = env.str("AI_PROXY_PUBLIC_URL", default="")
+AI_PROXY_ENABLED = _read(env.bool, "AI_PROXY_ENABLED", "true or false", default=True)
+AI_PROXY_TOKEN_MODE = env.str("AI_PROXY_TOKEN_MODE", default="callback")
+AI_PROXY_TOKEN_TTL = _read(env.int, "AI_PROXY_TOKEN_TTL", "a number of seconds", default=7200)
+AI_PROXY_DEFAULT_MODEL = env.str("AI_PROXY_DEFAULT_MODEL", default="")
+AI_PROXY_DEFAULT_ANTHROPIC_MODEL = env.str("AI_PROXY_DEFAULT_ANTHROPIC_MODEL", default="")
+AI_PROXY_DEFAULT_OPENAI_MODEL = env.str("AI_PROXY_DEFAULT_OPENAI_MODEL", default="")
+AI_PROXY_ANTHROPIC_UPSTREAM = env.str(
+    "AI_PROXY_ANTHROPIC_UPSTREAM", default="https://api.anthropic.com"
+)
+AI_PROXY_OPENAI_UPSTREAM = env.str("AI_PROXY_OPENAI_UPSTREAM", default="https://api.openai.com/v1")
+# Empty means the OpenAI upstream.
+AI_PROXY_OPENAI_COMPATIBLE_UPSTREAM = env.str("AI_PROXY_OPENAI_COMPATIBLE_UPSTREAM", default="")
+AI_PROXY_ANTHROPIC_API_KEY = env.str("AI_PROXY_ANTHROPIC_API_KEY", default="")
+AI_PROXY_OPENAI_API_KEY = env.str("AI_PROXY_OPENAI_API_KEY", default="")
+AI_PROXY_OPENAI_COMPATIBLE_API_KEY = env.str("AI_PROXY_OPENAI_COMPATIBLE_API_KEY", default="")
+AI_PROXY_READ_TIMEOUT = _read(
+    env.float, "AI_PROXY_READ_TIMEOUT", "a number of seconds", default=300.0
+)
+AI_PROXY_MAX_BODY_BYTES = _read(
+    env.int, "AI_PROXY_MAX_BODY_BYTES", "a number of bytes", default=8 * 1024 * 1024
+)
+AI_PROXY_RATE_LIMIT_RPM = _read(env.int, "AI_PROXY_RATE_LIMIT_RPM", "an integer", default=30)
+AI_PROXY_DAILY_INPUT_TOKENS = _read(
+    env.int, "AI_PROXY_DAILY_INPUT_TOKENS", "an integer", default=500_000
+)
+AI_PROXY_DAILY_OUTPUT_TOKENS = _read(
+    env.int, "AI_PROXY_DAILY_OUTPUT_TOKENS", "an integer", default=200_000
+)
+# Empty means no daily cost cap.
+AI_PROXY_DAILY_COST_CAP_USD = _read(
+    lambda name, **kw: Decimal(env.str(name, **kw)) if env.str(name, **kw) else None,
+    "AI_PROXY_DAILY_COST_CAP_USD",
+    "an amount in USD, such as 25.00",
+    default="",
+)
+
+# --- Logging: one JSON line per event ---------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "sam_project.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # `http.request` lines replace Django's per-error request warnings.
+        "django.request": {"level": "ERROR"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
+}

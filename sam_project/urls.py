@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from sam_project import views
+
+urlpatterns = [
+    path("health", views.health),
+    path("api/", include("workspaces.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+    re_path(r"^static/(?P<path>.+)$", views.static_file),
+]
+
+handler404 = "sam_project.views.not_found"
+handler500 = "sam_project.views.server_failure"

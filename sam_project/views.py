@@ -1,0 +1,42 @@
+from django.contrib.staticfiles.views import serve
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found, server_error
+
+_API_PREFIXES = ("/api/", "/ai/")
+
+
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return JsonResponse({"status": "unhealthy"}, status=503)
+    return JsonResponse({"status": "healthy"})
+
+
+def static_file(request: HttpRequest, path: str) -> HttpResponse:
+    """Serve admin and API-docs assets from the installed apps, so one process is enough.
+
+    Behind a CDN or a web server, point it at `collectstatic` output instead.
+    """
+    return serve(request, path, insecure=True)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(_API_PREFIXES):
+        return JsonResponse({"error": "not_found", "message": "No such endpoint."}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_failure(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith(_API_PREFIXES):
+        return JsonResponse(
+            {"error": "internal_error", "message": "The server failed; the request id is in the logs."},
+            status=500,
+        )
+    return server_error(request)

@@ -1,0 +1,144 @@
+"""The workspace credential API: what `agent-key` answers, and `agent-credential-sync`.
+
+Query budget (SPEC §18): token (1) + resolution (1) + one write (the `served` event, or the
+minted proxy token in scoped mode) = 3, plus 1 when the workspace has a task to update.
+The proxy configuration comes from the cache (see `ai_proxy.config`).
+"""
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from rest_framework import exceptions, status
+
+from ai_proxy.config import default_model, proxy_enabled, proxy_public_url, stored_config, token_mode
+from credentials.catalog import API_KEY, PLATFORM_PROXY_SENTINEL, AgentSpec, get_agent
+from credentials.encryption import UnreadableSecret
+from credentials.models import Credential
+from credentials.resolution import resolve_agent_credential
+from credentials.services import credential_record_served, credential_sync
+from workspaces.models import CredentialSource, Task, TokenKind, Workspace, WorkspaceToken
+from workspaces.tokens import token_mint
+
+logger = logging.getLogger(__name__)
+
+
+class AgentCredentialNotFound(exceptions.NotFound):
+    default_detail = "Agent credential not found"
+
+
+class CredentialUnreadable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = (
+        "The stored credential cannot be decrypted with the configured keys; an admin must "
+        "restore the key or replace the credential."
+    )
+    default_code = "credential_unreadable"
+
+
+def _reveal(credential: Credential) -> str:
+    try:
+        return credential.reveal_secret()
+    except UnreadableSecret:
+        logger.error("credential.unreadable", extra={"credential_id": credential.pk})
+        raise CredentialUnreadable from None
+
+
+def _proxy_fallback(*, agent: AgentSpec, workspace: Workspace) -> dict[str, Any] | None:
+    """The body pointing the agent at the platform AI proxy, or None if it cannot be used."""
+    if not agent.proxy_eligible:
+        return None
+    config = stored_config()
+    if not proxy_enabled(config):
+        return None
+    model, _layer = default_model(agent, config)
+    if token_mode(config) == "scoped":
+        _token, api_key = token_mint(workspace=workspace, kind=TokenKind.PROXY)
+        key_source = "proxy-token"
+    else:
+        api_key, key_source = PLATFORM_PROXY_SENTINEL, "callback-token"
+    return {
+        "apiKey": api_key,
+        "credentialKind": API_KEY,
+        "credentialSource": "platform",
+        "inferenceConfig": {
+            "provider": agent.proxy_provider,
+            "baseURL": proxy_public_url() + str(agent.proxy_base_path),
+            "model": model,
+            "apiKeySource": key_source,
+        },
+    }
+
+
+def agent_key_resolve(*, token: WorkspaceToken, agent_type: str) -> dict[str, Any]:
+    """The credential (or proxy fallback) for this agent in the token's workspace."""
+    agent = get_agent(agent_type)
+    workspace = token.workspace
+    credential = resolve_agent_credential(
+        user_id=workspace.user_id,
+        project_id=workspace.project_id,
+        agent_type=agent.agent_type,
+        include_platform=settings.EXPOSE_PLATFORM_KEYS_TO_WORKSPACES,
+    )
+    if credential is not None:
+        body: dict[str, Any] | None = {
+            "apiKey": _reveal(credential),
+            "credentialKind": credential.kind,
+            "credentialSource": credential.scope,
+        }
+        source = credential.scope
+        credential_record_served(credential=credential, workspace=workspace)
+    else:
+        body = _proxy_fallback(agent=agent, workspace=workspace)
+        source = CredentialSource.PROXY
+    if body is None:
+        logger.info(
+            "agent_key.not_found", extra={"workspace_id": str(workspace.pk), "agent": agent_type}
+        )
+        raise AgentCredentialNotFound
+
+    newest_task_id = getattr(token, "newest_task_id", None)
+    if newest_task_id is not None:
+        Task.objects.filter(pk=newest_task_id).update(agent_credential_source=source)
+    logger.info(
+        "agent_key.resolved",
+        extra={
+            "workspace_id": str(workspace.pk),
+            "agent": agent_type,
+            "source": source,
+            "kind": body["credentialKind"],
+            "model": body.get("inferenceConfig", {}).get("model"),
+        },
+    )
+    return body
+
+
+def agent_credential_sync(
+    *, token: WorkspaceToken, agent_type: str, kind: str, secret: str
+) -> dict[str, Any]:
+    """Store a refreshed credential (Codex auth.json) in the row the workspace was given."""
+    workspace = token.workspace
+    credential = resolve_agent_credential(
+        user_id=workspace.user_id,
+        project_id=workspace.project_id,
+        agent_type=agent_type,
+        include_platform=False,
+    )
+    if credential is None or credential.kind != kind:
+        logger.info(
+            "agent_credential.sync_not_found",
+            extra={"workspace_id": str(workspace.pk), "agent": agent_type, "kind": kind},
+        )
+        return {"success": False, "reason": "credential_not_found"}
+    updated = credential_sync(credential=credential, secret=secret, workspace=workspace)
+    logger.info(
+        "agent_credential.synced",
+        extra={
+            "workspace_id": str(workspace.pk),
+            "agent": agent_type,
+            "kind": kind,
+            "source": credential.scope,
+            "updated": updated,
+        },
+    )
+    return {"success": True, "updated": updated}

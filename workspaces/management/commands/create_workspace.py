@@ -1,0 +1,63 @@
+import json
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from workspaces.models import Project, TokenKind, Workspace
+from workspaces.tokens import token_mint
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a running workspace for a user and print one JSON line with its id and "
+        "callback token (shown once)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--user", required=True, help="Username of the workspace's owner.")
+        parser.add_argument("--project", help="Name of one of the user's projects.")
+        parser.add_argument(
+            "--create-user",
+            action="store_true",
+            help="Create the user (without a usable password) and the project when missing.",
+        )
+        parser.add_argument("--name", default="", help="A display name for the workspace.")
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        user_model = get_user_model()
+        username = options["user"]
+        if options["create_user"]:
+            user, _ = user_model.objects.get_or_create(username=username)
+        else:
+            try:
+                user = user_model.objects.get(username=username)
+            except user_model.DoesNotExist:
+                raise CommandError(f"No user named {username!r}; pass --create-user to create it.") from None
+
+        project = None
+        if options["project"]:
+            if options["create_user"]:
+                project, _ = Project.objects.get_or_create(owner=user, name=options["project"])
+            else:
+                project = Project.objects.filter(owner=user, name=options["project"]).first()
+                if project is None:
+                    raise CommandError(
+                        f"{username!r} has no project named {options['project']!r}; "
+                        "pass --create-user to create it."
+                    )
+
+        workspace = Workspace.objects.create(user=user, project=project, name=options["name"])
+        _token, raw = token_mint(workspace=workspace, kind=TokenKind.CALLBACK)
+        self.stdout.write(
+            json.dumps(
+                {
+                    "workspace_id": str(workspace.pk),
+                    "callback_token": raw,
+                    "user": user.get_username(),
+                    "project": project.name if project else None,
+                }
+            )
+        )

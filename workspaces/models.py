@@ -1,0 +1,117 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Project(models.Model):
+    """A tenant's project. The owner is the tenant; members are out of scope."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["owner_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="project_unique_name_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkspaceStatus(models.TextChoices):
+    RUNNING = "running"
+    STOPPED = "stopped"
+    DELETED = "deleted"
+
+
+class Workspace(models.Model):
+    """A cloud VM running coding agents for one user (and maybe one project)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workspaces"
+    )
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="workspaces"
+    )
+    status = models.CharField(
+        max_length=16, choices=WorkspaceStatus.choices, default=WorkspaceStatus.RUNNING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name or str(self.id)
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == WorkspaceStatus.RUNNING
+
+
+class TokenKind(models.TextChoices):
+    CALLBACK = "callback", "Callback (workspace API)"
+    PROXY = "proxy", "Proxy (AI proxy only)"
+
+
+class WorkspaceToken(models.Model):
+    """A bearer token of a workspace, stored only as its SHA-256 hash (see `tokens.py`)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tokens")
+    kind = models.CharField(max_length=16, choices=TokenKind.choices)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=16, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.prefix}…"
+
+    def __repr__(self) -> str:
+        return f"<WorkspaceToken {self.pk} {self.kind} {self.prefix}…>"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+class CredentialSource(models.TextChoices):
+    USER = "user"
+    PROJECT = "project"
+    PLATFORM = "platform"
+    PROXY = "proxy"
+
+
+class Task(models.Model):
+    """Work an agent does in a workspace; remembers where its agent's credential came from."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tasks")
+    title = models.CharField(max_length=200)
+    agent_credential_source = models.CharField(
+        max_length=16, choices=CredentialSource.choices, null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "-created_at", "-id"])]
+
+    def __str__(self) -> str:
+        return self.title

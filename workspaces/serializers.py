@@ -1,0 +1,71 @@
+from typing import Any
+
+from rest_framework import serializers
+
+from credentials.catalog import (
+    AGENTS,
+    CREDENTIAL_KINDS,
+    MAX_SECRET_CHARS,
+    CredentialFormatError,
+    UnknownAgent,
+    check_secret_format,
+)
+
+_UNKNOWN_AGENT = str(UnknownAgent(None))
+
+
+class AgentTypeField(serializers.ChoiceField):
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("error_messages", {"invalid_choice": _UNKNOWN_AGENT})
+        super().__init__(choices=list(AGENTS), **kwargs)
+
+
+class AgentKeyRequestSerializer(serializers.Serializer):
+    agentType = AgentTypeField()  # noqa: N815 - the wire name is the contract
+
+
+class InferenceConfigSerializer(serializers.Serializer):
+    provider = serializers.ChoiceField(
+        choices=["anthropic-proxy", "openai-proxy", "openai-compatible"]
+    )
+    baseURL = serializers.URLField()  # noqa: N815
+    model = serializers.CharField()
+    apiKeySource = serializers.ChoiceField(choices=["callback-token", "proxy-token"])  # noqa: N815
+
+
+class AgentKeyResponseSerializer(serializers.Serializer):
+    """Only used to describe the response in the OpenAPI schema."""
+
+    apiKey = serializers.CharField(  # noqa: N815
+        help_text="The secret; `__platform_proxy__` when the agent is to use its callback "
+        "token with the AI proxy; a proxy token (sam_px_…) in scoped token mode."
+    )
+    credentialKind = serializers.ChoiceField(choices=list(CREDENTIAL_KINDS))  # noqa: N815
+    credentialSource = serializers.ChoiceField(choices=["project", "user", "platform"])  # noqa: N815
+    inferenceConfig = InferenceConfigSerializer(required=False)  # noqa: N815
+
+
+class CredentialSyncRequestSerializer(serializers.Serializer):
+    agentType = AgentTypeField()  # noqa: N815
+    credentialKind = serializers.ChoiceField(choices=list(CREDENTIAL_KINDS))  # noqa: N815
+    credential = serializers.CharField(
+        trim_whitespace=False, allow_blank=False, max_length=MAX_SECRET_CHARS
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            check_secret_format(attrs["agentType"], attrs["credentialKind"], attrs["credential"])
+        except CredentialFormatError as error:
+            raise serializers.ValidationError({"credential": str(error)}) from None
+        return attrs
+
+
+class CredentialSyncResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    updated = serializers.BooleanField(required=False)
+    reason = serializers.ChoiceField(choices=["credential_not_found"], required=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField(help_text="A stable machine-readable code.")
+    message = serializers.CharField()

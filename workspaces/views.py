@@ -1,0 +1,70 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from workspaces.agent_credentials import agent_credential_sync, agent_key_resolve
+from workspaces.authentication import IsWorkspaceCallbackToken, WorkspaceTokenAuthentication
+from workspaces.parsers import BoundedJSONParser
+from workspaces.serializers import (
+    AgentKeyRequestSerializer,
+    AgentKeyResponseSerializer,
+    CredentialSyncRequestSerializer,
+    CredentialSyncResponseSerializer,
+    ErrorSerializer,
+)
+
+_ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Bad JSON, a non-object body, or bad fields."),
+    401: OpenApiResponse(ErrorSerializer, description="Missing, unknown, expired or revoked token, or the workspace is not running."),
+    403: OpenApiResponse(ErrorSerializer, description="`insufficient_scope`: a token of another workspace, or a proxy token."),
+    413: OpenApiResponse(ErrorSerializer, description="The body is over the size cap."),
+}
+
+
+class WorkspaceAPIView(APIView):
+    authentication_classes = [WorkspaceTokenAuthentication]
+    permission_classes = [IsWorkspaceCallbackToken]
+    parser_classes = [BoundedJSONParser]
+    max_body_bytes = 16 * 1024
+
+
+class AgentKeyView(WorkspaceAPIView):
+    @extend_schema(
+        operation_id="agent_key",
+        summary="The credential for an agent about to start in this workspace",
+        request=AgentKeyRequestSerializer,
+        responses={
+            200: AgentKeyResponseSerializer,
+            **_ERRORS,
+            404: OpenApiResponse(ErrorSerializer, description="No credential and no proxy fallback."),
+            503: OpenApiResponse(ErrorSerializer, description="`credential_unreadable`."),
+        },
+    )
+    def post(self, request: Request, workspace_id: str) -> Response:
+        serializer = AgentKeyRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        body = agent_key_resolve(token=request.auth, agent_type=serializer.validated_data["agentType"])
+        return Response(body)
+
+
+class AgentCredentialSyncView(WorkspaceAPIView):
+    max_body_bytes = 64 * 1024
+
+    @extend_schema(
+        operation_id="agent_credential_sync",
+        summary="Store a credential the agent refreshed (Codex auth.json)",
+        request=CredentialSyncRequestSerializer,
+        responses={200: CredentialSyncResponseSerializer, **_ERRORS},
+    )
+    def post(self, request: Request, workspace_id: str) -> Response:
+        serializer = CredentialSyncRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        body = agent_credential_sync(
+            token=request.auth,
+            agent_type=data["agentType"],
+            kind=data["credentialKind"],
+            secret=data["credential"],
+        )
+        return Response(body)
