@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -49,11 +50,11 @@ class ModelCatalogEntry(models.Model):
     def __str__(self) -> str:
         return self.id
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
         cache.delete(CONFIG_CACHE_KEY)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         result = super().delete(*args, **kwargs)
         cache.delete(CONFIG_CACHE_KEY)
         return result
@@ -91,12 +92,14 @@ class ProxySettings(models.Model):
     class Meta:
         verbose_name = "proxy settings"
         verbose_name_plural = "proxy settings"
-        constraints = [models.CheckConstraint(name="proxy_settings_singleton", condition=models.Q(id=1))]
+        constraints = [
+            models.CheckConstraint(name="proxy_settings_singleton", condition=models.Q(id=1))
+        ]
 
     def __str__(self) -> str:
         return "AI proxy settings"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.pk = 1
         super().save(*args, **kwargs)
         cache.delete(CONFIG_CACHE_KEY)
@@ -138,7 +141,9 @@ class UsageRecord(models.Model):
     project = models.ForeignKey(
         "workspaces.Project", null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    task = models.ForeignKey("workspaces.Task", null=True, on_delete=models.SET_NULL, related_name="+")
+    task = models.ForeignKey(
+        "workspaces.Task", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     model = models.CharField(max_length=100)
     provider = models.CharField(max_length=32, choices=Provider.choices)
     route = models.CharField(max_length=64)

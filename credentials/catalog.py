@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 API_KEY = "api-key"
-OAUTH_TOKEN = "oauth-token"
+OAUTH_TOKEN = "oauth-token"  # noqa: S105 - a kind name, not a secret
 CREDENTIAL_KINDS = (API_KEY, OAUTH_TOKEN)
 
 # Handed to the VM instead of a key when the agent is to use the platform AI proxy with its
@@ -136,7 +136,9 @@ def check_secret_format(agent_type: str, kind: str, value: str) -> None:
     """Refuse values that cannot work for this agent and kind, before they are stored."""
     spec = get_agent(agent_type)
     if kind not in CREDENTIAL_KINDS:
-        raise CredentialFormatError(f"Unknown credential kind; use one of: {', '.join(CREDENTIAL_KINDS)}.")
+        raise CredentialFormatError(
+            f"Unknown credential kind; use one of: {', '.join(CREDENTIAL_KINDS)}."
+        )
     if not value or not value.strip():
         raise CredentialFormatError("The credential is empty.")
     if len(value) > MAX_SECRET_CHARS:

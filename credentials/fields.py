@@ -19,7 +19,9 @@ class SealedSecretField(models.TextField):
         kwargs.setdefault("editable", False)
         super().__init__(*args, **kwargs)
 
-    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> SealedSecret | None:
+    def from_db_value(
+        self, value: str | None, expression: Any, connection: Any
+    ) -> SealedSecret | None:
         return None if value is None else SealedSecret.parse(value)
 
     def to_python(self, value: Any) -> SealedSecret | None:
@@ -31,7 +33,9 @@ class SealedSecretField(models.TextField):
         if value is None:
             return None
         if not isinstance(value, SealedSecret):
-            raise TypeError("Store credential secrets with Credential.set_secret(), not by assignment.")
+            raise TypeError(
+                "Store credential secrets with Credential.set_secret(), not by assignment."
+            )
         return str(value)
 
     def value_to_string(self, obj: models.Model) -> str:

@@ -47,9 +47,9 @@ class CredentialQuerySet(models.QuerySet["Credential"]):
     ) -> "CredentialQuerySet":
         """The rows of one scope target: a user's, a project's, or the platform's."""
         if scope == Scope.PROJECT:
-            return self.filter(scope=scope, project_id=project_id)
+            return self.filter(Q(scope=scope, project_id=project_id))
         if scope == Scope.USER:
-            return self.filter(scope=scope, owner_id=owner_id)
+            return self.filter(Q(scope=scope, owner_id=owner_id))
         return self.filter(scope=scope)
 
     def not_on_key(self, key_id: str) -> "CredentialQuerySet":
@@ -205,7 +205,9 @@ class CredentialEvent(models.Model):
         return f"{self.action} {self.scope} {self.agent_type} {self.kind}"
 
     @classmethod
-    def for_credential(cls, credential: Credential, action: str, **actors: Any) -> "CredentialEvent":
+    def for_credential(
+        cls, credential: Credential, action: str, **actors: Any
+    ) -> "CredentialEvent":
         return cls(
             credential=credential,
             action=action,

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
 from credentials.catalog import check_secret_format, get_agent
@@ -14,7 +13,7 @@ def _event(credential: Credential, action: str, **actors: Any) -> None:
     CredentialEvent.for_credential(credential, action, **actors).save()
 
 
-def _deactivate_siblings(credential: Credential, actor: AbstractBaseUser | None) -> None:
+def _deactivate_siblings(credential: Credential, actor: Any) -> None:
     """Turn off the other active rows of the same scope target and agent (one active each)."""
     siblings = (
         credential.target_rows()
@@ -24,7 +23,7 @@ def _deactivate_siblings(credential: Credential, actor: AbstractBaseUser | None)
     )
     for sibling in siblings:
         sibling.is_active = False
-        sibling.updated_by = actor  # type: ignore[assignment]
+        sibling.updated_by = actor
         sibling.save(update_fields=["is_active", "updated_by", "updated_at"])
         _event(sibling, Action.DEACTIVATED, actor_user=actor)
 
@@ -36,11 +35,11 @@ def credential_save(
     agent_type: str,
     kind: str,
     secret: str,
-    owner: AbstractBaseUser | None = None,
+    owner: Any = None,
     project: Any = None,
     label: str | None = None,
     active: bool = True,
-    actor: AbstractBaseUser | None = None,
+    actor: Any = None,
 ) -> tuple[Credential, bool]:
     """Create the row for (scope target, agent, kind) or replace its secret.
 
@@ -64,14 +63,18 @@ def credential_save(
     created = credential is None
     if credential is None:
         credential = Credential(
-            scope=scope, owner=owner, project=project, agent_type=agent_type, kind=kind,
+            scope=scope,
+            owner=owner,
+            project=project,
+            agent_type=agent_type,
+            kind=kind,
             created_by=actor,
         )
     credential.set_secret(secret)
     if label is not None:
         credential.label = label
     credential.is_active = active
-    credential.updated_by = actor  # type: ignore[assignment]
+    credential.updated_by = actor
     if active:
         _deactivate_siblings(credential, actor)
     credential.save()
@@ -80,23 +83,21 @@ def credential_save(
 
 
 @transaction.atomic
-def credential_set_active(
-    *, credential: Credential, active: bool, actor: AbstractBaseUser | None = None
-) -> bool:
+def credential_set_active(*, credential: Credential, active: bool, actor: Any = None) -> bool:
     """Switch a row on or off; switching on turns its siblings off. Returns whether it changed."""
     if credential.is_active == active:
         return False
     if active:
         _deactivate_siblings(credential, actor)
     credential.is_active = active
-    credential.updated_by = actor  # type: ignore[assignment]
+    credential.updated_by = actor
     credential.save(update_fields=["is_active", "updated_by", "updated_at"])
     _event(credential, Action.ACTIVATED if active else Action.DEACTIVATED, actor_user=actor)
     return True
 
 
 @transaction.atomic
-def credential_delete(*, credential: Credential, actor: AbstractBaseUser | None = None) -> None:
+def credential_delete(*, credential: Credential, actor: Any = None) -> None:
     _event(credential, Action.DELETED, actor_user=actor)
     credential.delete()
 

@@ -95,9 +95,7 @@ def check_rows_readable(app_configs: Sequence[Any] | None, **kwargs: Any) -> lis
     except KeyConfigError:
         return []  # reported by check_encryption_keys
     try:
-        counts = dict(
-            Credential.objects.values_list("key_id").annotate(n=Count("id")).order_by()
-        )
+        counts = dict(Credential.objects.values_list("key_id").annotate(n=Count("id")).order_by())
     except DatabaseError:
         return []  # no tables yet: nothing is encrypted
     messages: list[CheckMessage] = []

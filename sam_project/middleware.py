@@ -15,7 +15,7 @@ logger = logging.getLogger("sam.http")
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
-class request_id_middleware:  # noqa: N801 - named like the function middlewares Django ships
+class request_id_middleware:
     """Give every request an id (the client's `X-Request-ID` if sane), echo it, and log one
     `http.request` line (method, path without query string, status, duration).
 
@@ -39,7 +39,9 @@ class request_id_middleware:  # noqa: N801 - named like the function middlewares
         request_id_var.set(rid)
         return rid, time.perf_counter()
 
-    def _finish(self, request: HttpRequest, response: HttpResponse, rid: str, started: float) -> None:
+    def _finish(
+        self, request: HttpRequest, response: HttpResponse, rid: str, started: float
+    ) -> None:
         response["X-Request-ID"] = rid
         logger.info(
             "http.request",
@@ -61,6 +63,6 @@ class request_id_middleware:  # noqa: N801 - named like the function middlewares
 
     async def __acall__(self, request: HttpRequest) -> HttpResponse:
         rid, started = self._start(request)
-        response = await self.get_response(request)  # type: ignore[misc]
+        response = await self.get_response(request)
         self._finish(request, response, rid, started)
         return response

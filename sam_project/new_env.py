@@ -24,7 +24,7 @@ def main(path: str) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(content)
-    print(f"wrote {path} with new keys")  # noqa: T201
+    print(f"wrote {path} with new keys")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 from django.contrib.staticfiles.views import serve
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found, server_error
@@ -19,7 +20,7 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "healthy"})
 
 
-def static_file(request: HttpRequest, path: str) -> HttpResponse:
+def static_file(request: HttpRequest, path: str) -> HttpResponseBase:
     """Serve admin and API-docs assets from the installed apps, so one process is enough.
 
     Behind a CDN or a web server, point it at `collectstatic` output instead.
@@ -36,7 +37,10 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def server_failure(request: HttpRequest) -> HttpResponse:
     if request.path.startswith(_API_PREFIXES):
         return JsonResponse(
-            {"error": "internal_error", "message": "The server failed; the request id is in the logs."},
+            {
+                "error": "internal_error",
+                "message": "The server failed; the request id is in the logs.",
+            },
             status=500,
         )
     return server_error(request)

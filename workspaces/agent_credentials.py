@@ -11,7 +11,13 @@ from typing import Any
 from django.conf import settings
 from rest_framework import exceptions, status
 
-from ai_proxy.config import default_model, proxy_enabled, proxy_public_url, stored_config, token_mode
+from ai_proxy.config import (
+    default_model,
+    proxy_enabled,
+    proxy_public_url,
+    stored_config,
+    token_mode,
+)
 from credentials.catalog import API_KEY, PLATFORM_PROXY_SENTINEL, AgentSpec, get_agent
 from credentials.encryption import UnreadableSecret
 from credentials.models import Credential

@@ -104,7 +104,8 @@ class Task(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tasks")
     title = models.CharField(max_length=200)
-    agent_credential_source = models.CharField(
+    # NULL (not "") until an agent-key call sets it: "never resolved" is not a source.
+    agent_credential_source = models.CharField(  # noqa: DJ001
         max_length=16, choices=CredentialSource.choices, null=True, blank=True
     )
     created_at = models.DateTimeField(default=timezone.now)

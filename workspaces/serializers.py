@@ -21,33 +21,33 @@ class AgentTypeField(serializers.ChoiceField):
 
 
 class AgentKeyRequestSerializer(serializers.Serializer):
-    agentType = AgentTypeField()  # noqa: N815 - the wire name is the contract
+    agentType = AgentTypeField()
 
 
 class InferenceConfigSerializer(serializers.Serializer):
     provider = serializers.ChoiceField(
         choices=["anthropic-proxy", "openai-proxy", "openai-compatible"]
     )
-    baseURL = serializers.URLField()  # noqa: N815
+    baseURL = serializers.URLField()
     model = serializers.CharField()
-    apiKeySource = serializers.ChoiceField(choices=["callback-token", "proxy-token"])  # noqa: N815
+    apiKeySource = serializers.ChoiceField(choices=["callback-token", "proxy-token"])
 
 
 class AgentKeyResponseSerializer(serializers.Serializer):
     """Only used to describe the response in the OpenAPI schema."""
 
-    apiKey = serializers.CharField(  # noqa: N815
+    apiKey = serializers.CharField(
         help_text="The secret; `__platform_proxy__` when the agent is to use its callback "
         "token with the AI proxy; a proxy token (sam_px_…) in scoped token mode."
     )
-    credentialKind = serializers.ChoiceField(choices=list(CREDENTIAL_KINDS))  # noqa: N815
-    credentialSource = serializers.ChoiceField(choices=["project", "user", "platform"])  # noqa: N815
-    inferenceConfig = InferenceConfigSerializer(required=False)  # noqa: N815
+    credentialKind = serializers.ChoiceField(choices=list(CREDENTIAL_KINDS))
+    credentialSource = serializers.ChoiceField(choices=["project", "user", "platform"])
+    inferenceConfig = InferenceConfigSerializer(required=False)
 
 
 class CredentialSyncRequestSerializer(serializers.Serializer):
-    agentType = AgentTypeField()  # noqa: N815
-    credentialKind = serializers.ChoiceField(choices=list(CREDENTIAL_KINDS))  # noqa: N815
+    agentType = AgentTypeField()
+    credentialKind = serializers.ChoiceField(choices=list(CREDENTIAL_KINDS))
     credential = serializers.CharField(
         trim_whitespace=False, allow_blank=False, max_length=MAX_SECRET_CHARS
     )

@@ -10,7 +10,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from workspaces.models import Task, TokenKind, Workspace, WorkspaceStatus, WorkspaceToken
@@ -48,7 +48,11 @@ def token_mint(
 ) -> tuple[WorkspaceToken, str]:
     """Create a token for the workspace; returns the row and the token (shown once, never stored)."""
     if ttl is None:
-        seconds = settings.CALLBACK_TOKEN_TTL if kind == TokenKind.CALLBACK else settings.AI_PROXY_TOKEN_TTL
+        seconds = (
+            settings.CALLBACK_TOKEN_TTL
+            if kind == TokenKind.CALLBACK
+            else settings.AI_PROXY_TOKEN_TTL
+        )
         ttl = timedelta(seconds=seconds)
     raw = TOKEN_PREFIXES[TokenKind(kind)] + secrets.token_urlsafe(32)
     token = WorkspaceToken.objects.create(
@@ -61,8 +65,10 @@ def token_mint(
     return token, raw
 
 
-def _lookup(raw: str):  # type: ignore[no-untyped-def]
-    newest_task = Task.objects.filter(workspace=OuterRef("workspace")).order_by("-created_at", "-id")
+def _lookup(raw: str) -> QuerySet[WorkspaceToken]:
+    newest_task = Task.objects.filter(workspace=OuterRef("workspace")).order_by(
+        "-created_at", "-id"
+    )
     return (
         WorkspaceToken.objects.select_related("workspace__user", "workspace__project")
         .annotate(newest_task_id=Subquery(newest_task.values("id")[:1]))

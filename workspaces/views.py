@@ -1,3 +1,5 @@
+from typing import cast
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -5,6 +7,7 @@ from rest_framework.views import APIView
 
 from workspaces.agent_credentials import agent_credential_sync, agent_key_resolve
 from workspaces.authentication import IsWorkspaceCallbackToken, WorkspaceTokenAuthentication
+from workspaces.models import WorkspaceToken
 from workspaces.parsers import BoundedJSONParser
 from workspaces.serializers import (
     AgentKeyRequestSerializer,
@@ -15,9 +18,17 @@ from workspaces.serializers import (
 )
 
 _ERRORS = {
-    400: OpenApiResponse(ErrorSerializer, description="Bad JSON, a non-object body, or bad fields."),
-    401: OpenApiResponse(ErrorSerializer, description="Missing, unknown, expired or revoked token, or the workspace is not running."),
-    403: OpenApiResponse(ErrorSerializer, description="`insufficient_scope`: a token of another workspace, or a proxy token."),
+    400: OpenApiResponse(
+        ErrorSerializer, description="Bad JSON, a non-object body, or bad fields."
+    ),
+    401: OpenApiResponse(
+        ErrorSerializer,
+        description="Missing, unknown, expired or revoked token, or the workspace is not running.",
+    ),
+    403: OpenApiResponse(
+        ErrorSerializer,
+        description="`insufficient_scope`: a token of another workspace, or a proxy token.",
+    ),
     413: OpenApiResponse(ErrorSerializer, description="The body is over the size cap."),
 }
 
@@ -28,6 +39,10 @@ class WorkspaceAPIView(APIView):
     parser_classes = [BoundedJSONParser]
     max_body_bytes = 16 * 1024
 
+    def workspace_token(self) -> WorkspaceToken:
+        """The callback token that passed `IsWorkspaceCallbackToken`."""
+        return cast(WorkspaceToken, self.request.auth)
+
 
 class AgentKeyView(WorkspaceAPIView):
     @extend_schema(
@@ -37,14 +52,18 @@ class AgentKeyView(WorkspaceAPIView):
         responses={
             200: AgentKeyResponseSerializer,
             **_ERRORS,
-            404: OpenApiResponse(ErrorSerializer, description="No credential and no proxy fallback."),
+            404: OpenApiResponse(
+                ErrorSerializer, description="No credential and no proxy fallback."
+            ),
             503: OpenApiResponse(ErrorSerializer, description="`credential_unreadable`."),
         },
     )
     def post(self, request: Request, workspace_id: str) -> Response:
         serializer = AgentKeyRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        body = agent_key_resolve(token=request.auth, agent_type=serializer.validated_data["agentType"])
+        body = agent_key_resolve(
+            token=self.workspace_token(), agent_type=serializer.validated_data["agentType"]
+        )
         return Response(body)
 
 
@@ -62,7 +81,7 @@ class AgentCredentialSyncView(WorkspaceAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         body = agent_credential_sync(
-            token=request.auth,
+            token=self.workspace_token(),
             agent_type=data["agentType"],
             kind=data["credentialKind"],
             secret=data["credential"],

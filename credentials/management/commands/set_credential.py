@@ -6,7 +6,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from credentials.catalog import AGENTS, API_KEY, CREDENTIAL_KINDS, CredentialFormatError, UnknownAgent
+from credentials.catalog import (
+    AGENTS,
+    API_KEY,
+    CREDENTIAL_KINDS,
+    CredentialFormatError,
+    UnknownAgent,
+)
 from credentials.models import Scope
 from credentials.services import credential_save
 from workspaces.models import Project
@@ -32,7 +38,7 @@ class Command(BaseCommand):
         owner, project = self._target(scope, options["user"], options["project"])
         secret = self._read_secret()
         try:
-            credential, created = credential_save(
+            credential, _created = credential_save(
                 scope=scope,
                 agent_type=options["agent"],
                 kind=options["kind"],
@@ -57,7 +63,9 @@ class Command(BaseCommand):
             )
         )
 
-    def _target(self, scope: str, username: str | None, project_name: str | None) -> tuple[Any, Any]:
+    def _target(
+        self, scope: str, username: str | None, project_name: str | None
+    ) -> tuple[Any, Any]:
         if scope == Scope.PLATFORM:
             if username or project_name:
                 raise CommandError("Platform credentials belong to no user or project.")

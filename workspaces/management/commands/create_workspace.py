@@ -35,7 +35,9 @@ class Command(BaseCommand):
             try:
                 user = user_model.objects.get(username=username)
             except user_model.DoesNotExist:
-                raise CommandError(f"No user named {username!r}; pass --create-user to create it.") from None
+                raise CommandError(
+                    f"No user named {username!r}; pass --create-user to create it."
+                ) from None
 
         project = None
         if options["project"]:

@@ -20,7 +20,9 @@ class Command(BaseCommand):
         except (Workspace.DoesNotExist, ValidationError):
             raise CommandError(f"No workspace {options['workspace_id']!r}.") from None
         if not workspace.is_running:
-            raise CommandError(f"Workspace {workspace.pk} is {workspace.status}; tokens would be refused.")
+            raise CommandError(
+                f"Workspace {workspace.pk} is {workspace.status}; tokens would be refused."
+            )
         token, raw = token_mint(workspace=workspace, kind=TokenKind.CALLBACK)
         self.stdout.write(
             json.dumps(

@@ -24,6 +24,10 @@ class Command(BaseCommand):
         revoked = workspace_stop(workspace=workspace)
         self.stdout.write(
             json.dumps(
-                {"workspace_id": str(workspace.pk), "status": workspace.status, "tokens_revoked": revoked}
+                {
+                    "workspace_id": str(workspace.pk),
+                    "status": workspace.status,
+                    "tokens_revoked": revoked,
+                }
             )
         )
