@@ -1,0 +1,114 @@
+"""The database, not only the code, keeps credential rows in shape (SPEC §2)."""
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from credentials.encryption import keyring
+from credentials.models import Action, Credential, CredentialEvent, Scope
+from credentials.services import credential_delete, credential_set_active
+from tests.support import CLAUDE_KEY, CLAUDE_PLATFORM_KEY, add_credential
+
+pytestmark = pytest.mark.django_db
+
+
+def raw_row(**fields):
+    sealed = keyring().seal("sk-ant-api03-raw-row-000000000000")
+    defaults = {"agent_type": "claude-code", "kind": "api-key", "secret": sealed, "key_id": sealed.key_id}
+    return Credential(**{**defaults, **fields})
+
+
+def assert_refused(row):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        row.save()
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {"scope": Scope.USER},  # no owner
+        {"scope": Scope.PLATFORM, "owner": "alice"},
+        {"scope": Scope.PROJECT, "owner": "alice"},  # no project
+        {"scope": Scope.USER, "owner": "alice", "project": "acme"},
+    ],
+)
+def test_the_scope_shape_is_a_database_constraint(alice, project, shape):
+    fields = dict(shape)
+    if fields.get("owner") == "alice":
+        fields["owner"] = alice
+    if fields.get("project") == "acme":
+        fields["project"] = project
+
+    assert_refused(raw_row(**fields))
+
+
+def test_one_row_per_user_agent_and_kind(alice):
+    raw_row(scope=Scope.USER, owner=alice, is_active=False).save()
+
+    assert_refused(raw_row(scope=Scope.USER, owner=alice, is_active=False))
+
+
+def test_one_row_per_project_agent_and_kind(alice, project):
+    raw_row(scope=Scope.PROJECT, owner=alice, project=project, is_active=False).save()
+
+    assert_refused(raw_row(scope=Scope.PROJECT, owner=alice, project=project, is_active=False))
+
+
+def test_at_most_one_active_row_per_user_and_agent(alice):
+    raw_row(scope=Scope.USER, owner=alice, kind="api-key").save()
+
+    assert_refused(raw_row(scope=Scope.USER, owner=alice, kind="oauth-token"))
+
+
+def test_at_most_one_active_platform_row_per_agent():
+    raw_row(scope=Scope.PLATFORM, label="first").save()
+
+    assert_refused(raw_row(scope=Scope.PLATFORM, label="second"))
+    raw_row(scope=Scope.PLATFORM, label="spare", is_active=False).save()
+
+
+def test_saving_an_active_key_switches_the_other_kind_off(alice):
+    api_key = add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
+
+    oauth = add_credential(
+        Scope.USER, "claude-code", "sk-ant-oat01-token-abcdef", owner=alice, kind="oauth-token"
+    )
+
+    api_key.refresh_from_db()
+    assert oauth.is_active
+    assert not api_key.is_active
+    assert CredentialEvent.objects.filter(credential=api_key, action=Action.DEACTIVATED).count() == 1
+
+
+def test_saving_again_replaces_the_secret_of_the_same_row(alice):
+    first = add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
+
+    second = add_credential(Scope.USER, "claude-code", "sk-ant-api03-replacement-key-9999", owner=alice)
+
+    assert first.pk == second.pk
+    assert Credential.objects.get().reveal_secret() == "sk-ant-api03-replacement-key-9999"
+    actions = list(CredentialEvent.objects.order_by("id").values_list("action", flat=True))
+    assert actions == ["created", "updated"]
+
+
+def test_activating_a_platform_row_switches_the_active_one_off():
+    active = add_credential(Scope.PLATFORM, "claude-code", CLAUDE_PLATFORM_KEY)
+    active.label = "old"
+    spare = raw_row(scope=Scope.PLATFORM, label="new", is_active=False)
+    spare.save()
+
+    assert credential_set_active(credential=spare, active=True)
+
+    active.refresh_from_db()
+    assert spare.is_active and not active.is_active
+    assert Credential.objects.filter(scope=Scope.PLATFORM, is_active=True).count() == 1
+
+
+def test_deleting_keeps_the_audit_trail(alice):
+    credential = add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
+
+    credential_delete(credential=credential, actor=alice)
+
+    assert not Credential.objects.exists()
+    deleted = CredentialEvent.objects.get(action=Action.DELETED)
+    assert deleted.credential is None
+    assert (deleted.scope, deleted.agent_type, deleted.actor_user) == ("user", "claude-code", alice)
