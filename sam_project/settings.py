@@ -33,8 +33,31 @@ def _read(parse: Callable[..., Any], name: str, what: str, **kwargs: Any) -> Any
         raise ImproperlyConfigured(f"{name} must be {what}.") from None
 
 
+_BOOLEANS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+    "": False,
+}
+
+
+def _strict_bool(name: str, default: bool) -> bool:
+    """Like env.bool, but a typo ("ture") is an error instead of a silent False."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if raw.strip().lower() not in _BOOLEANS:
+        raise ValueError(name)
+    return _BOOLEANS[raw.strip().lower()]
+
+
 SECRET_KEY = env.str("SECRET_KEY")
-DEBUG = _read(env.bool, "DEBUG", "true or false", default=False)
+DEBUG = _read(_strict_bool, "DEBUG", "true or false", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -165,7 +188,7 @@ SPECTACULAR_SETTINGS = {
 # `ID:SECRET,ID:SECRET`, newest first: the newest encrypts, all decrypt. Never SECRET_KEY.
 CREDENTIAL_ENCRYPTION_KEYS = env.str("CREDENTIAL_ENCRYPTION_KEYS", default="")
 EXPOSE_PLATFORM_KEYS_TO_WORKSPACES = _read(
-    env.bool, "EXPOSE_PLATFORM_KEYS_TO_WORKSPACES", "true or false", default=False
+    _strict_bool, "EXPOSE_PLATFORM_KEYS_TO_WORKSPACES", "true or false", default=False
 )
 
 # --- Workspaces -------------------------------------------------------------------------
@@ -175,7 +198,7 @@ CALLBACK_TOKEN_TTL = _read(env.int, "CALLBACK_TOKEN_TTL", "a number of seconds",
 BASE_DOMAIN = env.str("BASE_DOMAIN", default="")
 # Empty means https://api.<BASE_DOMAIN>; see ai_proxy.fallback.proxy_public_url().
 AI_PROXY_PUBLIC_URL = env.str("AI_PROXY_PUBLIC_URL", default="")
-AI_PROXY_ENABLED = _read(env.bool, "AI_PROXY_ENABLED", "true or false", default=True)
+AI_PROXY_ENABLED = _read(_strict_bool, "AI_PROXY_ENABLED", "true or false", default=True)
 AI_PROXY_TOKEN_MODE = env.str("AI_PROXY_TOKEN_MODE", default="callback")
 AI_PROXY_TOKEN_TTL = _read(env.int, "AI_PROXY_TOKEN_TTL", "a number of seconds", default=7200)
 AI_PROXY_DEFAULT_MODEL = env.str("AI_PROXY_DEFAULT_MODEL", default="")

@@ -2,6 +2,7 @@ import io
 from typing import Any
 
 from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
 
 from sam_project.exceptions import PayloadTooLarge
 
@@ -10,7 +11,7 @@ class BoundedJSONParser(JSONParser):
     """JSON with a size cap taken from the view's `max_body_bytes`.
 
     The cap is measured on the bytes read, not on the Content-Length header, which a client
-    may omit or misstate.
+    may omit (chunked transfer) or misstate.
     """
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
@@ -18,4 +19,20 @@ class BoundedJSONParser(JSONParser):
         body = stream.read(limit + 1)
         if len(body) > limit:
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        if not body:
+            return {}
         return super().parse(io.BytesIO(body), media_type, parser_context)
+
+
+class ChunkedBodyRequest(Request):
+    """A DRF request that also reads bodies sent without Content-Length (chunked).
+
+    DRF treats a missing Content-Length as an empty body; the ASGI server has already
+    received the whole body, so it is read (and capped by the parser) like any other.
+    """
+
+    def _load_stream(self) -> None:
+        super()._load_stream()  # type: ignore[misc]
+        no_length = "CONTENT_LENGTH" not in self._request.META
+        if self._stream is None and no_length and not self._request._read_started:
+            self._stream = self._request

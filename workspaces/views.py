@@ -1,5 +1,6 @@
-from typing import cast
+from typing import Any, cast
 
+from django.http import HttpRequest
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -8,7 +9,7 @@ from rest_framework.views import APIView
 from workspaces.agent_credentials import agent_credential_sync, agent_key_resolve
 from workspaces.authentication import IsWorkspaceCallbackToken, WorkspaceTokenAuthentication
 from workspaces.models import WorkspaceToken
-from workspaces.parsers import BoundedJSONParser
+from workspaces.parsers import BoundedJSONParser, ChunkedBodyRequest
 from workspaces.serializers import (
     AgentKeyRequestSerializer,
     AgentKeyResponseSerializer,
@@ -38,6 +39,15 @@ class WorkspaceAPIView(APIView):
     permission_classes = [IsWorkspaceCallbackToken]
     parser_classes = [BoundedJSONParser]
     max_body_bytes = 16 * 1024
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        return ChunkedBodyRequest(
+            request,
+            parsers=self.get_parsers(),
+            authenticators=self.get_authenticators(),
+            negotiator=self.get_content_negotiator(),
+            parser_context=self.get_parser_context(request),
+        )
 
     def workspace_token(self) -> WorkspaceToken:
         """The callback token that passed `IsWorkspaceCallbackToken`."""

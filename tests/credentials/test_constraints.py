@@ -13,7 +13,12 @@ pytestmark = pytest.mark.django_db
 
 def raw_row(**fields):
     sealed = keyring().seal("sk-ant-api03-raw-row-000000000000")
-    defaults = {"agent_type": "claude-code", "kind": "api-key", "secret": sealed, "key_id": sealed.key_id}
+    defaults = {
+        "agent_type": "claude-code",
+        "kind": "api-key",
+        "secret": sealed,
+        "key_id": sealed.key_id,
+    }
     return Credential(**{**defaults, **fields})
 
 
@@ -76,13 +81,17 @@ def test_saving_an_active_key_switches_the_other_kind_off(alice):
     api_key.refresh_from_db()
     assert oauth.is_active
     assert not api_key.is_active
-    assert CredentialEvent.objects.filter(credential=api_key, action=Action.DEACTIVATED).count() == 1
+    assert (
+        CredentialEvent.objects.filter(credential=api_key, action=Action.DEACTIVATED).count() == 1
+    )
 
 
 def test_saving_again_replaces_the_secret_of_the_same_row(alice):
     first = add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
 
-    second = add_credential(Scope.USER, "claude-code", "sk-ant-api03-replacement-key-9999", owner=alice)
+    second = add_credential(
+        Scope.USER, "claude-code", "sk-ant-api03-replacement-key-9999", owner=alice
+    )
 
     assert first.pk == second.pk
     assert Credential.objects.get().reveal_secret() == "sk-ant-api03-replacement-key-9999"
@@ -99,7 +108,8 @@ def test_activating_a_platform_row_switches_the_active_one_off():
     assert credential_set_active(credential=spare, active=True)
 
     active.refresh_from_db()
-    assert spare.is_active and not active.is_active
+    assert spare.is_active
+    assert not active.is_active
     assert Credential.objects.filter(scope=Scope.PLATFORM, is_active=True).count() == 1
 
 

@@ -81,7 +81,9 @@ def test_a_tampered_value_raises(alice):
         Credential.objects.get(pk=credential.pk).reveal_secret()
 
 
-def test_a_row_under_a_removed_key_is_503_credential_unreadable(client, ws, alice, settings, caplog):
+def test_a_row_under_a_removed_key_is_503_credential_unreadable(
+    client, ws, alice, settings, caplog
+):
     settings.CREDENTIAL_ENCRYPTION_KEYS = K1
     credential = add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
     settings.CREDENTIAL_ENCRYPTION_KEYS = K2
@@ -136,7 +138,12 @@ def test_rotation_reencrypts_every_row_under_the_newest_key(alice, bob, project,
 
     report = run_rotation(batch_size=2)
 
-    assert report == {"newest_key_id": "k2", "rotated": 3, "unreadable_ids": [], "remaining_on_old_keys": 0}
+    assert report == {
+        "newest_key_id": "k2",
+        "rotated": 3,
+        "unreadable_ids": [],
+        "remaining_on_old_keys": 0,
+    }
     settings.CREDENTIAL_ENCRYPTION_KEYS = K2  # the old key can go now
     secrets = {row.pk: Credential.objects.get(pk=row.pk).reveal_secret() for row in rows}
     assert secrets == {

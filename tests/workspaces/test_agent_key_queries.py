@@ -7,8 +7,14 @@ so each test warms it first, as any running server has.
 import pytest
 
 from ai_proxy.config import stored_config
-from tests.support import CLAUDE_KEY, CLAUDE_PLATFORM_KEY, CLAUDE_PROJECT_KEY, add_credential, post_json
 from credentials.models import Scope
+from tests.support import (
+    CLAUDE_KEY,
+    CLAUDE_PLATFORM_KEY,
+    CLAUDE_PROJECT_KEY,
+    add_credential,
+    post_json,
+)
 from workspaces.models import Task
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +27,9 @@ def setup_branch(branch, alice, project, settings):
         add_credential(Scope.PROJECT, "claude-code", CLAUDE_PROJECT_KEY, project=project)
     elif branch == "project-halt":
         add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
-        add_credential(Scope.PROJECT, "claude-code", CLAUDE_PROJECT_KEY, project=project, active=False)
+        add_credential(
+            Scope.PROJECT, "claude-code", CLAUDE_PROJECT_KEY, project=project, active=False
+        )
     elif branch == "platform-exposed":
         settings.EXPOSE_PLATFORM_KEYS_TO_WORKSPACES = True
         add_credential(Scope.PLATFORM, "claude-code", CLAUDE_PLATFORM_KEY)
@@ -46,7 +54,16 @@ BRANCHES = [
 @pytest.mark.parametrize("with_task", [False, True], ids=["no-task", "task"])
 @pytest.mark.parametrize(("branch", "agent_type", "status"), BRANCHES)
 def test_every_branch_stays_within_its_query_budget(
-    client, ws, alice, project, settings, django_assert_max_num_queries, branch, agent_type, status, with_task
+    client,
+    ws,
+    alice,
+    project,
+    settings,
+    django_assert_max_num_queries,
+    branch,
+    agent_type,
+    status,
+    with_task,
 ):
     setup_branch(branch, alice, project, settings)
     if with_task:
@@ -60,7 +77,9 @@ def test_every_branch_stays_within_its_query_budget(
     assert response.status_code == status
 
 
-def test_a_cold_configuration_cache_costs_two_queries_once(client, ws, django_assert_max_num_queries):
+def test_a_cold_configuration_cache_costs_two_queries_once(
+    client, ws, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(2 + 2):
         post_json(client, ws.url(), {"agentType": "claude-code"}, ws.token)
     with django_assert_max_num_queries(2):

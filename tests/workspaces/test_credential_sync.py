@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db
 
 
 def auth_json(access_token):
-    return json.dumps({"tokens": {"access_token": access_token, "refresh_token": "r-" + access_token}})
+    return json.dumps(
+        {"tokens": {"access_token": access_token, "refresh_token": "r-" + access_token}}
+    )
 
 
 OLD = auth_json("old-access-token-1234")
@@ -52,7 +54,9 @@ def test_an_unchanged_auth_file_is_not_rewritten(client, ws, user_codex):
 
 
 def test_the_active_project_row_is_updated_before_the_users(client, ws, alice, project, user_codex):
-    project_row = add_credential(Scope.PROJECT, "openai-codex", OLD, project=project, kind="oauth-token")
+    project_row = add_credential(
+        Scope.PROJECT, "openai-codex", OLD, project=project, kind="oauth-token"
+    )
 
     sync(client, ws, NEW)
 
@@ -161,9 +165,7 @@ def test_a_body_over_64_kib_is_413_whatever_the_header_says(client, ws, user_cod
 
 
 def test_a_body_just_under_64_kib_is_read(client, ws, user_codex):
-    padded = json.dumps(
-        {"tokens": {"access_token": "new-access-token-5678"}, "pad": "p" * 60_000}
-    )
+    padded = json.dumps({"tokens": {"access_token": "new-access-token-5678"}, "pad": "p" * 60_000})
 
     response = sync(client, ws, padded)
 

@@ -30,7 +30,11 @@ class Command(BaseCommand):
         user_model = get_user_model()
         username = options["user"]
         if options["create_user"]:
-            user, _ = user_model.objects.get_or_create(username=username)
+            user = user_model.objects.filter(username=username).first()
+            if user is None:
+                user = user_model(username=username)
+                user.set_unusable_password()
+                user.save()
         else:
             try:
                 user = user_model.objects.get(username=username)

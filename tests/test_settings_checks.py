@@ -1,0 +1,118 @@
+"""Bad settings fail at startup with the variable's name (system checks sam.*)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.checks import run_checks
+
+from credentials.models import Scope
+from tests.support import CLAUDE_KEY, add_credential
+
+
+def sam_messages():
+    return {(m.id, m.msg.split(" ")[0]) for m in run_checks(tags=["sam"])}
+
+
+def ids():
+    return {m.id for m in run_checks(tags=["sam"])}
+
+
+@pytest.mark.django_db
+def test_the_test_configuration_passes_every_check():
+    assert ids() == set()
+
+
+@pytest.mark.django_db
+def test_missing_encryption_keys_are_an_error_outside_debug(settings):
+    settings.CREDENTIAL_ENCRYPTION_KEYS = ""
+    settings.DEBUG = False
+    assert "sam.E001" in ids()
+    settings.DEBUG = True
+    assert "sam.W001" in ids()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("setting", "value", "check_id"),
+    [
+        ("CREDENTIAL_ENCRYPTION_KEYS", "k1:short", "sam.E002"),
+        ("AI_PROXY_TOKEN_MODE", "loose", "sam.E003"),
+        ("AI_PROXY_PUBLIC_URL", "ftp://proxy.example", "sam.E004"),
+        ("AI_PROXY_OPENAI_UPSTREAM", "not a url", "sam.E005"),
+        ("AI_PROXY_TOKEN_TTL", 0, "sam.E006"),
+        ("AI_PROXY_RATE_LIMIT_RPM", -1, "sam.E006"),
+    ],
+)
+def test_bad_values_are_errors_naming_the_variable(settings, setting, value, check_id):
+    setattr(settings, setting, value)
+
+    messages = [m for m in run_checks(tags=["sam"]) if m.id == check_id]
+
+    assert messages
+    assert setting in messages[0].msg
+
+
+@pytest.mark.django_db
+def test_a_public_url_or_base_domain_is_required(settings):
+    settings.AI_PROXY_PUBLIC_URL = ""
+    settings.BASE_DOMAIN = ""
+    assert "sam.E004" in ids()
+
+
+@pytest.mark.django_db
+def test_rows_on_an_older_key_warn_and_rows_on_a_missing_key_are_errors(alice, bob, settings):
+    settings.CREDENTIAL_ENCRYPTION_KEYS = "k1:" + "1" * 64
+    add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
+    settings.CREDENTIAL_ENCRYPTION_KEYS = "k0:" + "0" * 64
+    add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=bob)
+
+    settings.CREDENTIAL_ENCRYPTION_KEYS = "k2:" + "2" * 64 + ",k1:" + "1" * 64
+    found = {m.id: m.msg for m in run_checks(tags=["sam"])}
+
+    assert "older key 'k1'" in found["sam.W011"]
+    assert "key 'k0'" in found["sam.E010"]
+
+
+def start(env_overrides):
+    env = {**os.environ, **env_overrides}
+    return subprocess.run(
+        [sys.executable, "-c", "import sam_project.asgi"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_server_refuses_to_start_on_a_check_error():
+    result = start({"AI_PROXY_TOKEN_MODE": "loose", "DATABASE_URL": "sqlite:///:memory:"})
+
+    assert result.returncode != 0
+    assert "AI_PROXY_TOKEN_MODE" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("AI_PROXY_READ_TIMEOUT", "soon"), ("CALLBACK_TOKEN_TTL", "1 day"), ("DEBUG", "perhaps")],
+)
+def test_unparseable_values_fail_at_startup_naming_the_variable(name, value):
+    result = start({name: value, "DATABASE_URL": "sqlite:///:memory:"})
+
+    assert result.returncode != 0
+    assert f"{name} must be" in result.stderr
+
+
+def test_secret_key_is_required():
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={**env, "DJANGO_SETTINGS_MODULE": "sam_project.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "SECRET_KEY" in result.stderr
