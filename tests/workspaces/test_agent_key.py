@@ -342,8 +342,10 @@ def test_last_used_is_derived_from_served_events(client, ws, alice):
     credential = add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
 
     def last_used():
-        return Credential.objects.with_last_used().values_list("last_used_at", flat=True).get(
-            pk=credential.pk
+        return (
+            Credential.objects.with_last_used()
+            .values_list("last_used_at", flat=True)
+            .get(pk=credential.pk)
         )
 
     assert last_used() is None
