@@ -342,11 +342,7 @@ def test_last_used_is_derived_from_served_events(client, ws, alice):
     credential = add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
 
     def last_used():
-        return (
-            Credential.objects.with_last_used()
-            .values_list("last_used_at", flat=True)
-            .get(pk=credential.pk)
-        )
+        return Credential.objects.with_last_used().get(pk=credential.pk).last_used_at
 
     assert last_used() is None
     agent_key(client, ws, "claude-code")
