@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -102,9 +101,6 @@ class Credential(models.Model):
     )
 
     objects = CredentialQuerySet.as_manager()
-
-    # Present on rows loaded through `Credential.objects.with_last_used()`.
-    last_used_at: datetime | None
 
     class Meta:
         ordering = ["scope", "agent_type", "-is_active", "kind"]

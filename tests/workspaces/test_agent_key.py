@@ -342,7 +342,8 @@ def test_last_used_is_derived_from_served_events(client, ws, alice):
     credential = add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
 
     def last_used():
-        return Credential.objects.with_last_used().get(pk=credential.pk).last_used_at
+        row = Credential.objects.with_last_used().get(pk=credential.pk)
+        return row.last_used_at  # type: ignore[attr-defined]  # an annotation
 
     assert last_used() is None
     agent_key(client, ws, "claude-code")
