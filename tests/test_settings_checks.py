@@ -1,6 +1,7 @@
 """Bad settings fail at startup with the variable's name (system checks sam.*)."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -116,3 +117,27 @@ def test_secret_key_is_required():
         check=False,
     )
     assert "SECRET_KEY" in result.stderr
+
+
+def test_env_example_documents_every_setting_read_by_the_settings():
+    source = open("sam_project/settings.py").read()
+    read = set(re.findall(r'env\.\w+\(\s*"([A-Z][A-Z0-9_]+)"', source))
+    read |= set(re.findall(r'_read\(\s*[\w.]+,\s*"([A-Z][A-Z0-9_]+)"', source))
+    documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", open(".env.example").read(), re.M))
+
+    assert "AI_PROXY_TOKEN_MODE" in read
+    assert read - documented == set()
+
+
+def test_the_server_starts_on_env_example_alone():
+    clean = {"PATH": os.environ["PATH"], "SAM_ENV_FILE": ".env.example", "DATABASE_URL": "sqlite:///:memory:"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import sam_project.asgi"],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
