@@ -123,6 +123,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # Tests use a file, not memory, so a live server thread gets connections of its own.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI every request runs its database work in a fresh thread, so Django's
+    # persistent connections cannot be reused; psycopg's pool hands connections across.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "pool",
+        {"min_size": 1, "max_size": _read(env.int, "DATABASE_POOL_SIZE", "an integer", default=10)},
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: per-process memory by default; Redis (shared by every worker) when REDIS_URL is set.

@@ -130,7 +130,11 @@ def test_env_example_documents_every_setting_read_by_the_settings():
 
 
 def test_the_server_starts_on_env_example_alone():
-    clean = {"PATH": os.environ["PATH"], "SAM_ENV_FILE": ".env.example", "DATABASE_URL": "sqlite:///:memory:"}
+    clean = {
+        "PATH": os.environ["PATH"],
+        "SAM_ENV_FILE": ".env.example",
+        "DATABASE_URL": "sqlite:///:memory:",
+    }
     result = subprocess.run(
         [sys.executable, "-c", "import sam_project.asgi"],
         env=clean,
