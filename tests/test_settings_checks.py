@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.core.checks import run_checks
@@ -120,10 +121,10 @@ def test_secret_key_is_required():
 
 
 def test_env_example_documents_every_setting_read_by_the_settings():
-    source = open("sam_project/settings.py").read()
+    source = Path("sam_project/settings.py").read_text()
     read = set(re.findall(r'env\.\w+\(\s*"([A-Z][A-Z0-9_]+)"', source))
     read |= set(re.findall(r'_read\(\s*[\w.]+,\s*"([A-Z][A-Z0-9_]+)"', source))
-    documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", open(".env.example").read(), re.M))
+    documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", Path(".env.example").read_text(), re.M))
 
     assert "AI_PROXY_TOKEN_MODE" in read
     assert read - documented == set()
