@@ -13,6 +13,6 @@ for name, value in {
     "CREDENTIAL_ENCRYPTION_KEYS": "k2:" + "2" * 64 + ",k1:" + "1" * 64,
     "BASE_DOMAIN": "sam.test",
     "DEBUG": "false",
-    "LOG_LEVEL": "INFO",
+    "LOG_LEVEL": "WARNING",
 }.items():
     os.environ.setdefault(name, value)
