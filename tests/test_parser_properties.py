@@ -1,6 +1,9 @@
 """Property tests: the parsers of untrusted input fail only in the ways they document."""
 
-from hypothesis import given
+import contextlib
+
+import pytest
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from credentials.catalog import (
@@ -26,10 +29,8 @@ KEYRING = Keyring([_derive("k1", "1" * 64)])
 
 @given(st.text(), st.sampled_from([*AGENTS, "cursor"]), st.sampled_from([*CREDENTIAL_KINDS, "x"]))
 def test_format_checks_only_ever_refuse_with_their_own_errors(value, agent, kind):
-    try:
+    with contextlib.suppress(CredentialFormatError, UnknownAgent):
         check_secret_format(agent, kind, value)
-    except (CredentialFormatError, UnknownAgent):
-        pass
 
 
 @given(st.text())
@@ -51,10 +52,8 @@ def test_key_settings_parse_or_fail_with_a_config_error(raw):
 
 @given(st.text())
 def test_any_stored_text_either_opens_or_is_unreadable(stored):
-    try:
+    with contextlib.suppress(UnreadableSecret):
         KEYRING.open(SealedSecret.parse(stored))
-    except UnreadableSecret:
-        pass
 
 
 @given(st.text())
@@ -70,7 +69,7 @@ def test_authorization_headers_parse_to_a_token_or_none(header):
 
 @given(st.text(max_size=200))
 def test_malformed_tokens_are_rejected_before_any_query(raw):
-    try:
-        token_authenticate(raw)  # no database access is allowed here: it must stop early
-    except TokenRejected as rejected:
-        assert rejected.reason == "malformed"
+    assume(not raw.startswith(("sam_cb_", "sam_px_")))
+    # No database access is allowed in this test: a malformed token must stop before a query.
+    with pytest.raises(TokenRejected, match="malformed"):
+        token_authenticate(raw)
