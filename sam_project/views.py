@@ -1,6 +1,6 @@
 from django.contrib.staticfiles.views import serve
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -23,9 +23,17 @@ def health(request: HttpRequest) -> JsonResponse:
 def static_file(request: HttpRequest, path: str) -> HttpResponseBase:
     """Serve admin and API-docs assets from the installed apps, so one process is enough.
 
-    Behind a CDN or a web server, point it at `collectstatic` output instead.
+    The files are small: they are read whole, because a file-streaming response would be
+    iterated synchronously under ASGI. Behind a CDN or web server, use `collectstatic` output.
     """
-    return serve(request, path, insecure=True)
+    response = serve(request, path, insecure=True)
+    if not isinstance(response, FileResponse):
+        return response
+    with response.file_to_stream as handle:  # type: ignore[union-attr]
+        whole = HttpResponse(handle.read(), status=response.status_code)
+    for header, value in response.items():
+        whole[header] = value
+    return whole
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
