@@ -1,0 +1,128 @@
+"""Limits: which value is in force, the used ≥ limit boundary, windows and UTC midnight."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from ai_proxy.accounting import RequestFacts, Usage, usage_record
+from ai_proxy.config import CatalogModel, stored_config
+from ai_proxy.limits import LimitExceeded, check_budget, count_request, effective_limits, user_day
+from ai_proxy.models import DailyUsage, ProxySettings, UsageRecord, UserProxyLimit
+
+pytestmark = pytest.mark.django_db
+
+NOON = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+HAIKU = CatalogModel("claude-haiku-4-5", "anthropic", Decimal(1), Decimal(5))
+
+
+def facts(user):
+    return RequestFacts(user.pk, None, None, None, "claude-haiku-4-5", "anthropic", "messages")
+
+
+def record(user, input_tokens, output_tokens, day=None):
+    usage_record(
+        facts=facts(user),
+        usage=Usage(input_tokens, output_tokens),
+        price=HAIKU,
+        status=200,
+        streamed=False,
+        latency_ms=5,
+        ttfb_ms=None,
+        day=day,
+    )
+
+
+def test_environment_limits_apply_by_default(alice, settings):
+    settings.AI_PROXY_DAILY_INPUT_TOKENS = 111
+    limits = effective_limits(stored_config(), user_day(alice.pk, NOON))
+    assert limits.daily_input_tokens == 111
+    assert limits.requests_per_minute == settings.AI_PROXY_RATE_LIMIT_RPM
+
+
+def test_admin_limits_beat_the_environment_and_user_overrides_beat_both(alice, settings):
+    settings.AI_PROXY_RATE_LIMIT_RPM = 30
+    ProxySettings(rate_limit_rpm=10, daily_cost_cap_usd=Decimal("5.00")).save()
+    assert effective_limits(stored_config(), user_day(alice.pk, NOON)).requests_per_minute == 10
+
+    UserProxyLimit.objects.create(user=alice, rate_limit_rpm=3)
+    limits = effective_limits(stored_config(), user_day(alice.pk, NOON))
+    assert limits.requests_per_minute == 3
+    assert limits.daily_cost_cap_usd == Decimal("5.00")
+
+
+def test_usage_is_recorded_priced_and_added_to_the_day(alice):
+    record(alice, 1_000_000, 200_000)
+    record(alice, 10, 0)
+
+    assert UsageRecord.objects.count() == 2
+    assert UsageRecord.objects.order_by("id")[0].cost_usd == Decimal("2.000000")
+    day = DailyUsage.objects.get(user=alice)
+    assert (day.requests, day.input_tokens, day.output_tokens) == (2, 1_000_010, 200_000)
+    assert day.cost_usd == Decimal("2.000010")
+
+
+def test_one_below_the_input_budget_is_served_and_at_it_refused(alice, settings):
+    settings.AI_PROXY_DAILY_INPUT_TOKENS = 100
+    record(alice, 99, 0, day=NOON.date())
+    check_budget(
+        user_day(alice.pk, NOON), effective_limits(stored_config(), user_day(alice.pk, NOON)), NOON
+    )
+
+    record(alice, 1, 0, day=NOON.date())
+    day = user_day(alice.pk, NOON)
+    with pytest.raises(LimitExceeded) as refused:
+        check_budget(day, effective_limits(stored_config(), day), NOON)
+    assert refused.value.limit_name == "daily_input_tokens"
+    assert (refused.value.used, refused.value.limit) == (100, 100)
+    assert refused.value.retry_after == 12 * 3600
+    assert "00:00 UTC" in refused.value.message
+
+
+def test_the_output_and_cost_budgets(alice, settings):
+    settings.AI_PROXY_DAILY_OUTPUT_TOKENS = 10
+    settings.AI_PROXY_DAILY_COST_CAP_USD = Decimal("1.00")
+    record(alice, 0, 10, day=NOON.date())
+    day = user_day(alice.pk, NOON)
+    with pytest.raises(LimitExceeded, match="output tokens"):
+        check_budget(day, effective_limits(stored_config(), day), NOON)
+
+    settings.AI_PROXY_DAILY_OUTPUT_TOKENS = 10**9
+    settings.AI_PROXY_DAILY_INPUT_TOKENS = 10**9
+    record(alice, 1_000_000, 0, day=NOON.date())  # $1.00 + $0.00005
+    day = user_day(alice.pk, NOON)
+    with pytest.raises(LimitExceeded, match="spend") as refused:
+        check_budget(day, effective_limits(stored_config(), day), NOON)
+    assert refused.value.limit == "1.00"
+
+
+def test_budgets_reset_at_utc_midnight(alice, settings):
+    settings.AI_PROXY_DAILY_INPUT_TOKENS = 100
+    record(alice, 100, 0, day=NOON.date())
+    tomorrow = datetime(2026, 12, 2, 0, 0, 1, tzinfo=UTC)
+
+    day = user_day(alice.pk, tomorrow)
+
+    check_budget(day, effective_limits(stored_config(), day), tomorrow)
+    assert day.input_tokens == 0
+
+
+def test_the_rate_limit_serves_the_limit_and_refuses_the_next(alice):
+    for served in range(3):
+        window = count_request(alice.pk, 3, NOON)
+        assert window.remaining == 2 - served
+
+    with pytest.raises(LimitExceeded) as refused:
+        count_request(alice.pk, 3, NOON)
+    assert refused.value.retry_after == 60
+    assert refused.value.window is not None
+    assert refused.value.window.headers()["X-RateLimit-Remaining"] == "0"
+
+
+def test_the_rate_window_turns_over_each_minute(alice, bob):
+    count_request(alice.pk, 1, NOON)
+    with pytest.raises(LimitExceeded):
+        count_request(alice.pk, 1, NOON.replace(second=59))
+
+    count_request(alice.pk, 1, NOON.replace(minute=1))
+    count_request(bob.pk, 1, NOON)
