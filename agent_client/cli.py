@@ -174,9 +174,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     environ = os.environ if environ is None else environ
     redactor = Redactor()
     redactor.add(environ.get(TOKEN_ENV))
-    reporter = Reporter(redactor, verbose="-v" in argv or "--verbose" in argv)
+    own, command = _split_command(argv)
+    reporter = Reporter(redactor, verbose="-v" in own or "--verbose" in own)
     try:
-        own, command = _split_command(argv)
         _refuse_tokens_in_argv(own, redactor)
         try:
             args = build_parser().parse_args(own)
@@ -192,6 +192,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except ClientError as error:
         reporter.error(str(error))
         return error.exit_code
+    except KeyboardInterrupt:
+        reporter.error("interrupted")
+        return 130
     except Exception as error:
         # An unexpected failure must not print a traceback that might quote a value; say what
         # kind of failure it was, and the (redacted) details only when asked.

@@ -27,6 +27,16 @@ from agent_client.sync import credential_sync_post
 _DOTENV_BARE = re.compile(r"^[A-Za-z0-9_./:@+,=-]*$")
 
 
+def _dotenv_value(value: str) -> str:
+    """Bare when safe; else single-quoted, which dotenv readers take literally (no ${…}
+    expansion); double-quoted with escapes only when the value holds a single quote."""
+    if _DOTENV_BARE.match(value):
+        return value
+    if "'" not in value and "\n" not in value:
+        return f"'{value}'"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _prepare(config: Config, agent: Agent, reporter: Reporter) -> tuple[AgentSetup, frozenset[str]]:
     credential = credential_fetch(
         control_plane=config.control_plane,
@@ -90,8 +100,7 @@ def env_format(setup: AgentSetup, style: str) -> str:
         return json.dumps(setup.env, indent=2, sort_keys=True) + "\n"
     if style == "dotenv":
         return "".join(
-            f"{name}={value if _DOTENV_BARE.match(value) else json.dumps(value, ensure_ascii=False)}\n"
-            for name, value in sorted(setup.env.items())
+            f"{name}={_dotenv_value(value)}\n" for name, value in sorted(setup.env.items())
         )
     # The caller's own SAM_CALLBACK_TOKEN stays: they may fetch again from the same shell.
     unset = [name for name in setup.unset if name != TOKEN_ENV]

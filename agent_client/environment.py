@@ -38,7 +38,7 @@ class CodexProvider:
 
 @dataclass(frozen=True)
 class AgentSetup:
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)  # values include the key
     unset: tuple[str, ...]
     # Codex only: reconcile config.toml (write this block, or remove ours when None) and,
     # for an OAuth credential, write auth.json.

@@ -9,7 +9,7 @@ import http.client
 import json
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent_client import __version__
 from agent_client.errors import ControlPlaneError
@@ -25,8 +25,8 @@ USER_AGENT = f"sam-agent-client/{__version__}"
 @dataclass(frozen=True)
 class Response:
     status: int
-    body: bytes
-    retry_after: str | None
+    body: bytes = field(repr=False)  # an agent-key answer holds the key
+    retry_after: str | None = None
 
     def json(self) -> object:
         """The body as JSON, or None when it is not JSON."""

@@ -214,7 +214,15 @@ def test_dotenv_output_quotes_values_that_need_it(capsys, scripted):
 
     name, _, value = out.strip().partition("=")
     assert name == "OPENCODE_CONFIG_CONTENT"
-    assert json.loads(json.loads(value))["model"] == "sam/gpt-4.1-mini"
+    assert value[0] == value[-1] == "'"
+    assert json.loads(value[1:-1])["model"] == "sam/gpt-4.1-mini"
+
+
+def test_dotenv_output_double_quotes_a_value_holding_a_single_quote(capsys, scripted):
+    scripted.answer(Answer(200, key_answer("it's-a-key-0000000000")))
+    main(["env", "--agent", "mistral-vibe", "--format", "dotenv"], environ_for(scripted.url))
+
+    assert capsys.readouterr().out == 'MISTRAL_API_KEY="it\'s-a-key-0000000000"\n'
 
 
 def test_dotenv_output_leaves_plain_values_bare(capsys, scripted):

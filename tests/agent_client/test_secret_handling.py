@@ -203,3 +203,13 @@ def test_an_agent_killed_by_a_signal_exits_128_plus_the_signal():
     )
 
     assert code == 128 + 15
+
+
+def test_the_agent_setup_and_the_raw_answer_keep_keys_out_of_their_repr():
+    from agent_client.transport import Response
+
+    answer = Response(status=200, body=json.dumps({"apiKey": CLAUDE_KEY}).encode())
+
+    assert CALLBACK_TOKEN not in repr(SETUP)
+    assert CLAUDE_KEY not in repr(answer)
+    assert "status=200" in repr(answer)
