@@ -7,6 +7,7 @@ Saving ProxySettings or a catalog entry drops the cached configuration snapshot 
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -16,7 +17,13 @@ from django.utils.html import format_html, format_html_join
 from ai_proxy.config import stored_config
 from ai_proxy.forms import ProxySettingsForm
 from ai_proxy.layers import settings_in_force
-from ai_proxy.models import DailyUsage, ModelCatalogEntry, ProxySettings, UsageRecord, UserProxyLimit
+from ai_proxy.models import (
+    DailyUsage,
+    ModelCatalogEntry,
+    ProxySettings,
+    UsageRecord,
+    UserProxyLimit,
+)
 from ai_proxy.usage_charts import model_colours, tokens_by_bucket_chart, top_users_chart
 from ai_proxy.usage_stats import DEFAULT_PERIOD, PERIODS, usage_summary
 from credentials.catalog import PROXY_ELIGIBLE_AGENTS
@@ -30,6 +37,7 @@ class ProxySettingsAdmin(SuperuserOnly, admin.ModelAdmin):
 
     class Media:
         css = {"all": ["ai_proxy/proxy_settings.css"]}
+
     fieldsets = [
         ("In force now", {"fields": ["in_force"]}),
         ("Switch and tokens", {"fields": ["enabled", "token_mode"]}),
@@ -56,6 +64,8 @@ class ProxySettingsAdmin(SuperuserOnly, admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         """One row: the list opens it (or the form that creates it)."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         if ProxySettings.objects.filter(pk=1).exists():
             return HttpResponseRedirect(reverse("admin:ai_proxy_proxysettings_change", args=[1]))
         return HttpResponseRedirect(reverse("admin:ai_proxy_proxysettings_add"))
@@ -74,7 +84,13 @@ class ProxySettingsAdmin(SuperuserOnly, admin.ModelAdmin):
             '<tr><th scope="row">{}</th><td>{}</td><td><span class="layer layer-{}">{}</span></td>'
             '<td class="in-force-note">{}</td></tr>',
             (
-                (row.name, "none" if row.value is None else row.value, row.layer, row.layer, row.note)
+                (
+                    row.name,
+                    "none" if row.value is None else row.value,
+                    row.layer,
+                    row.layer,
+                    row.note,
+                )
                 for row in settings_in_force(stored_config())
             ),
         )
@@ -177,7 +193,7 @@ class UsageRecordAdmin(ReadOnlyAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if not self.has_view_permission(request):
-            return super().changelist_view(request, extra_context)  # the admin's own refusal
+            raise PermissionDenied
         period = request.GET.get("period", DEFAULT_PERIOD)
         if period not in PERIODS:
             period = DEFAULT_PERIOD
@@ -194,6 +210,8 @@ class UsageRecordAdmin(ReadOnlyAdmin):
                 "summary": summary,
                 "chart": tokens_by_bucket_chart(summary),
                 "users_chart": top_users_chart(summary.top_users),
-                "model_rows": [(model, totals, colours[model]) for model, totals in summary.by_model],
+                "model_rows": [
+                    (model, totals, colours[model]) for model, totals in summary.by_model
+                ],
             },
         )

@@ -1,6 +1,6 @@
 """The proxy settings form: empty means "use the environment", and says what that is."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -25,7 +25,12 @@ def _unset(setting: str) -> str:
 class ProxySettingsForm(forms.ModelForm):
     class Meta:
         model = ProxySettings
-        fields = "__all__"
+        fields = [
+            "enabled",
+            "token_mode",
+            *(ProxySettings.default_model_field(agent) for agent in PROXY_ELIGIBLE_AGENTS),
+            *_LIMIT_SETTINGS,
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -41,7 +46,7 @@ class ProxySettingsForm(forms.ModelForm):
                 ]
             )
         if "token_mode" in self.fields:
-            field = self.fields["token_mode"]
+            field = cast(forms.ChoiceField, self.fields["token_mode"])
             field.choices = [("", _unset("AI_PROXY_TOKEN_MODE")), *ProxySettings.TokenMode.choices]
         for name, setting in _LIMIT_SETTINGS.items():
             if name in self.fields:
@@ -69,7 +74,8 @@ class ProxySettingsForm(forms.ModelForm):
         field.widget = forms.Select(choices=choices)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for agent_type in PROXY_ELIGIBLE_AGENTS:
             name = ProxySettings.default_model_field(agent_type)
             value = data.get(name)

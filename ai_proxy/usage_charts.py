@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from ai_proxy.usage_stats import Totals, UsageSummary, UserTotals
 
-# Colour-blind-friendly palette (Okabe–Ito, then two greys); models beyond it reuse it.
+# Colour-blind-friendly palette (Okabe-Ito, then two greys); models beyond it reuse it.
 PALETTE = [
     "#0072B2",
     "#E69F00",
@@ -41,7 +41,7 @@ def compact(number: float) -> str:
 
 
 def nice_ceiling(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 × 10^n at or above value (at least 1)."""
+    """The smallest 1, 2, 2.5 or 5 times 10^n at or above value (at least 1)."""
     if value <= 1:
         return 1
     magnitude = 10 ** math.floor(math.log10(value))
@@ -103,7 +103,9 @@ class StackedBarChart:
 
 
 def _bucket_key(bucket: date | datetime) -> str:
-    return bucket.strftime("%Y-%m-%dT%H:00Z") if isinstance(bucket, datetime) else bucket.isoformat()
+    return (
+        bucket.strftime("%Y-%m-%dT%H:00Z") if isinstance(bucket, datetime) else bucket.isoformat()
+    )
 
 
 def _bucket_label(bucket: date | datetime) -> str:
@@ -127,7 +129,10 @@ def tokens_by_bucket_chart(summary: UsageSummary) -> StackedBarChart:
     colours = model_colours(summary)
     plot_width = WIDTH - LEFT - RIGHT
     plot_height = HEIGHT - TOP - BOTTOM
-    peak = max((sum(t.tokens for t in per_model.values()) for per_model in summary.by_bucket.values()), default=0)
+    peak = max(
+        (sum(t.tokens for t in per_model.values()) for per_model in summary.by_bucket.values()),
+        default=0,
+    )
     top_value = nice_ceiling(peak)
     slot = plot_width / len(summary.buckets)
     bar_width = max(slot * 0.7, 1)
@@ -145,7 +150,7 @@ def tokens_by_bucket_chart(summary: UsageSummary) -> StackedBarChart:
             label_y=HEIGHT - BOTTOM + 18,
             total_title=f"{label}: {bucket_total:,} tokens",
         )
-        base = TOP + plot_height
+        base: float = TOP + plot_height
         for model, _totals in summary.by_model:  # same stacking order in every group
             totals = per_model.get(model)
             if not totals or not totals.tokens:
@@ -230,5 +235,8 @@ def top_users_chart(users: list[UserTotals]) -> TopUsersChart:
         label_x=label_width - 8,
         bar_height=row_height - 8,
         bars=bars,
-        legend=[LegendItem("input tokens", INPUT_COLOUR), LegendItem("output tokens", OUTPUT_COLOUR)],
+        legend=[
+            LegendItem("input tokens", INPUT_COLOUR),
+            LegendItem("output tokens", OUTPUT_COLOUR),
+        ],
     )

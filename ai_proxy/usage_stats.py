@@ -149,6 +149,8 @@ def _top_users(records: Any) -> list[UserTotals]:
         .order_by("-tokens", "user__username")[:TOP_USERS]
     )
     return [
-        UserTotals(user_id=row["user_id"], username=row["user__username"], totals=Totals.from_row(row))
+        UserTotals(
+            user_id=row["user_id"], username=row["user__username"], totals=Totals.from_row(row)
+        )
         for row in rows
     ]

@@ -6,7 +6,7 @@ writes its audit event and keeps "one active key per owner and agent".
 """
 
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -25,13 +25,13 @@ from credentials.models import (
     Scope,
     UserCredential,
 )
-from sam_project.admin import SuperuserOnly
 from credentials.services import (
     credential_delete,
     credential_relabel,
     credential_save,
     credential_set_active,
 )
+from sam_project.admin import SuperuserOnly
 
 RECENT_EVENTS = 50
 
@@ -49,8 +49,7 @@ class CredentialEventInline(admin.TabularInline):
     model = CredentialEvent
     fk_name = "credential"
     formset = RecentEventsFormSet
-    fields = ["created_at", "action", "actor_user", "actor_workspace"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "action", "actor_user", "actor_workspace")
     extra = 0
     max_num = 0
     can_delete = False
@@ -113,7 +112,7 @@ class CredentialAdmin(admin.ModelAdmin):
         "audit_link",
     ]
 
-    def get_list_display(self, request: HttpRequest) -> list[str]:
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
         return [
             "agent_type",
             *self.target_fields,
@@ -126,10 +125,10 @@ class CredentialAdmin(admin.ModelAdmin):
         ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Credential]:
-        queryset = super().get_queryset(request)
+        queryset = super().get_queryset(request).filter(scope=self.scope)
         return queryset.with_last_used()  # type: ignore[attr-defined]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         if obj is None:
             return [*self.target_fields, *self.row_fields]
         return [*self.target_fields, *self.row_fields[:2], "secret_hint", *self.row_fields[2:]] + [
@@ -142,8 +141,10 @@ class CredentialAdmin(admin.ModelAdmin):
         # A row's identity (owner, agent, kind) is fixed; add another row instead.
         return [*self.target_fields, "agent_type", "kind", *self.info_fields]
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):  # type: ignore[no-untyped-def]
-        form = super().get_form(request, obj, change=change, **kwargs)
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = cast(type[CredentialAdminForm], super().get_form(request, obj, change, **kwargs))
         form.scope = self.scope
         return form
 
@@ -253,7 +254,7 @@ class ProjectCredentialAdmin(CredentialAdmin):
     list_select_related = ["project__owner"]
     search_fields = ["project__name", "project__owner__username", "label"]
 
-    def get_list_display(self, request: HttpRequest) -> list[str]:
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
         columns = super().get_list_display(request)
         columns.insert(2, "project_owner")
         return columns

@@ -73,16 +73,17 @@ class CredentialAdminForm(forms.ModelForm):
                 "leave empty to keep it."
             )
         if "is_active" in self.fields:
-            self.fields["is_active"].help_text = (
-                "Activating it turns off the other key of this agent for the same owner."
-            )
+            self.fields[
+                "is_active"
+            ].help_text = "Activating it turns off the other key of this agent for the same owner."
 
     @property
     def adding(self) -> bool:
         return self.instance._state.adding
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         agent_type = data.get("agent_type", self.instance.agent_type)
         kind = data.get("kind", self.instance.kind)
         secret = data.get("new_secret") or ""
@@ -129,7 +130,8 @@ class UserKeyForm(forms.Form):
         self.fields["secret"].required = True
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         agent_type, kind, secret = data.get("agent_type"), data.get("kind"), data.get("secret")
         if agent_type and kind and secret:
             problem = format_problem(agent_type, kind, secret)

@@ -218,48 +218,20 @@ class CredentialEvent(models.Model):
         )
 
 
-class _ScopeManager(models.Manager["Credential"]):
-    """Rows of one scope only; the base of each admin page's proxy model."""
-
-    scope: str
-
-    def get_queryset(self) -> CredentialQuerySet:
-        return CredentialQuerySet(self.model, using=self._db).filter(scope=self.scope)
-
-
-class PlatformCredentialManager(_ScopeManager):
-    scope = Scope.PLATFORM
-
-
-class UserCredentialManager(_ScopeManager):
-    scope = Scope.USER
-
-
-class ProjectCredentialManager(_ScopeManager):
-    scope = Scope.PROJECT
-
-
+# One admin page per scope sits on the one table (SPEC §2); the pages filter by scope.
 class PlatformCredential(Credential):
-    """The platform's keys: the AI proxy's upstream keys (an admin page of their own)."""
-
-    objects = PlatformCredentialManager()
-
     class Meta:
         proxy = True
         verbose_name = "platform credential"
 
 
 class UserCredential(Credential):
-    objects = UserCredentialManager()
-
     class Meta:
         proxy = True
         verbose_name = "user credential"
 
 
 class ProjectCredential(Credential):
-    objects = ProjectCredentialManager()
-
     class Meta:
         proxy = True
         verbose_name = "project credential"

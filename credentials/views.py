@@ -35,7 +35,7 @@ def _project(request: HttpRequest) -> Project | None:
         return None
     if not raw.isdigit():
         raise Http404
-    return get_object_or_404(Project, pk=int(raw), owner=request.user)
+    return get_object_or_404(Project, pk=int(raw), owner_id=request.user.pk)
 
 
 def _back(project: Project | None, agent_type: str = "") -> HttpResponseRedirect:
@@ -52,19 +52,24 @@ def _page(
     for key in user_keys(request.user).with_last_used():
         keys[key.agent_type].append(key)
     failed_agent = failed.data.get("agent_type") if failed is not None else None
+    readiness = agents_readiness(user=request.user, project=project)
     cards = [
         {
             "readiness": item,
             "keys": keys[item.agent.agent_type],
             "form": failed if item.agent.agent_type == failed_agent else None,
         }
-        for item in agents_readiness(user=request.user, project=project)
+        for item in readiness
     ]
     context = {
         "cards": cards,
         "project": project,
-        "projects": Project.objects.filter(owner=request.user),
-        "ready_count": sum(card["readiness"].ready for card in cards),
+        "projects": Project.objects.filter(owner_id=request.user.pk),
+        "ready_count": sum(item.ready for item in readiness),
+        # A submission no card can show (an unknown agent) reports at the top of the page.
+        "stray_errors": failed.errors
+        if failed is not None and failed_agent not in AGENTS
+        else None,
     }
     return render(request, "credentials/agents.html", context, status=400 if failed else 200)
 

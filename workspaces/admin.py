@@ -50,8 +50,14 @@ class ReadOnlyInline(admin.TabularInline):
 
 class TokenInline(ReadOnlyInline):
     model = WorkspaceToken
-    fields = ["display_prefix", "kind", "created_at", "expires_at", "revoked_at", "state"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "display_prefix",
+        "kind",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "state",
+    )
     verbose_name_plural = "Tokens (only their prefix is kept in readable form)"
 
     @admin.display(description="Token")
@@ -69,8 +75,7 @@ class TokenInline(ReadOnlyInline):
 
 class TaskInline(ReadOnlyInline):
     model = Task
-    fields = ["title", "agent_credential_source", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("title", "agent_credential_source", "created_at")
     show_change_link = True
 
 
@@ -135,7 +140,9 @@ class WorkspaceAdmin(admin.ModelAdmin):
         add_never_cache_headers(response)
         return response
 
-    @admin.action(description="Revoke all tokens of the selected workspaces", permissions=["change"])
+    @admin.action(
+        description="Revoke all tokens of the selected workspaces", permissions=["change"]
+    )
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
         revoked = 0
         for workspace in queryset:
@@ -144,11 +151,17 @@ class WorkspaceAdmin(admin.ModelAdmin):
             self.log_change(request, workspace, f"Revoked {count} token(s)")
             logger.info(
                 "workspace_token.revoked",
-                extra={"workspace_id": str(workspace.pk), "count": count, "actor_id": request.user.pk},
+                extra={
+                    "workspace_id": str(workspace.pk),
+                    "count": count,
+                    "actor_id": request.user.pk,
+                },
             )
         self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
 
-    @admin.action(description="Stop the selected workspaces and revoke their tokens", permissions=["change"])
+    @admin.action(
+        description="Stop the selected workspaces and revoke their tokens", permissions=["change"]
+    )
     def stop(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
         revoked = 0
         for workspace in queryset:

@@ -27,6 +27,10 @@ EVENTS_INLINE = {
 }
 
 
+def last_action(credential):
+    return credential.events.values_list("action", flat=True)[0]
+
+
 def squeeze(html):
     return "".join(html.split())
 
@@ -182,7 +186,7 @@ def test_saving_without_a_secret_keeps_it_and_records_the_label_change(client, a
     credential.refresh_from_db()
     assert credential.label == "laptop"
     assert credential.reveal_secret() == CLAUDE_KEY
-    assert credential.events.first().action == Action.UPDATED
+    assert last_action(credential) == Action.UPDATED
 
 
 def test_a_new_secret_on_the_change_page_replaces_the_old_one(client, admin_user, alice):
@@ -195,7 +199,7 @@ def test_a_new_secret_on_the_change_page_replaces_the_old_one(client, admin_user
     credential.refresh_from_db()
     assert credential.reveal_secret() == NEW_CLAUDE_KEY
     assert credential.hint == "…ZZZZ"
-    assert credential.events.first().action == Action.UPDATED
+    assert last_action(credential) == Action.UPDATED
 
 
 def test_unticking_active_on_the_change_page_deactivates_through_the_audit(
@@ -206,7 +210,7 @@ def test_unticking_active_on_the_change_page_deactivates_through_the_audit(
     client.post(f"{USERS}{credential.pk}/change/", form(label="", new_secret=""))
     credential.refresh_from_db()
     assert not credential.is_active
-    assert credential.events.first().action == Action.DEACTIVATED
+    assert last_action(credential) == Action.DEACTIVATED
 
 
 def test_activating_a_key_turns_off_the_other_key_of_that_agent_and_owner(
@@ -228,8 +232,8 @@ def test_activating_a_key_turns_off_the_other_key_of_that_agent_and_owner(
     oauth.refresh_from_db()
     assert oauth.is_active
     assert not api_key.is_active
-    assert api_key.events.first().action == Action.DEACTIVATED
-    assert oauth.events.first().action == Action.ACTIVATED
+    assert last_action(api_key) == Action.DEACTIVATED
+    assert last_action(oauth) == Action.ACTIVATED
 
 
 def test_activating_two_keys_of_one_agent_and_owner_at_once_is_refused(client, admin_user, alice):
@@ -282,7 +286,8 @@ def test_bulk_delete_goes_through_the_audit_too(client, admin_user, alice, bob):
     ]
     client.force_login(admin_user)
     client.post(
-        USERS, {"action": "delete_selected", "_selected_action": [k.pk for k in keys], "post": "yes"}
+        USERS,
+        {"action": "delete_selected", "_selected_action": [k.pk for k in keys], "post": "yes"},
     )
     assert not Credential.objects.exists()
     assert CredentialEvent.objects.filter(action=Action.DELETED).count() == 2
