@@ -30,6 +30,14 @@ from credentials.catalog import PROXY_ELIGIBLE_AGENTS
 from sam_project.admin import SuperuserOnly
 
 
+def _shown(value: Any) -> Any:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return value
+
+
 @admin.register(ProxySettings)
 class ProxySettingsAdmin(SuperuserOnly, admin.ModelAdmin):
     form = ProxySettingsForm
@@ -86,7 +94,7 @@ class ProxySettingsAdmin(SuperuserOnly, admin.ModelAdmin):
             (
                 (
                     row.name,
-                    "none" if row.value is None else row.value,
+                    _shown(row.value),
                     row.layer,
                     row.layer,
                     row.note,

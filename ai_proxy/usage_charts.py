@@ -40,15 +40,18 @@ def compact(number: float) -> str:
     return f"{number:g}"
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 times 10^n at or above value (at least 1)."""
+def nice_step(value: float) -> float:
+    """The smallest 1, 2 or 5 times 10^n at or above value (at least 1)."""
     if value <= 1:
         return 1
     magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude  # pragma: no cover - the loop always returns
+    return next(f * magnitude for f in (1, 2, 5, 10) if f * magnitude >= value)
+
+
+def axis_ticks(peak: float, intervals: int = 5) -> list[float]:
+    """Round tick values from 0 to at or above peak, in at most `intervals` steps."""
+    step = nice_step(peak / intervals)
+    return [step * n for n in range(math.ceil(peak / step) + 1 if peak else 2)]
 
 
 @dataclass
@@ -112,10 +115,11 @@ def _bucket_label(bucket: date | datetime) -> str:
     return bucket.strftime("%H:00") if isinstance(bucket, datetime) else bucket.strftime("%b %d")
 
 
-def _ticks(top_value: float, plot_top: int, plot_height: int) -> list[Tick]:
+def _ticks(values: list[float], plot_top: int, plot_height: int) -> list[Tick]:
+    top_value = values[-1]
     return [
-        Tick(y=round(plot_top + plot_height * (1 - share), 2), label=compact(top_value * share))
-        for share in (0, 0.25, 0.5, 0.75, 1)
+        Tick(y=round(plot_top + plot_height * (1 - value / top_value), 2), label=compact(value))
+        for value in values
     ]
 
 
@@ -133,7 +137,8 @@ def tokens_by_bucket_chart(summary: UsageSummary) -> StackedBarChart:
         (sum(t.tokens for t in per_model.values()) for per_model in summary.by_bucket.values()),
         default=0,
     )
-    top_value = nice_ceiling(peak)
+    tick_values = axis_ticks(peak)
+    top_value = tick_values[-1]
     slot = plot_width / len(summary.buckets)
     bar_width = max(slot * 0.7, 1)
     every = max(1, math.ceil(len(summary.buckets) / 10))  # at most ~10 axis labels
@@ -177,7 +182,7 @@ def tokens_by_bucket_chart(summary: UsageSummary) -> StackedBarChart:
         plot_top=TOP,
         plot_bottom=TOP + plot_height,
         groups=groups,
-        ticks=_ticks(top_value, TOP, plot_height),
+        ticks=_ticks(tick_values, TOP, plot_height),
         legend=[LegendItem(model, colours[model]) for model, _t in summary.by_model],
         empty=peak == 0,
     )
@@ -194,6 +199,18 @@ class UserBar:
     output_width: float
     value_x: float
     totals: Totals
+
+    @property
+    def title(self) -> str:
+        t = self.totals
+        return (
+            f"{self.username}: {t.input_tokens:,} input and {t.output_tokens:,} output tokens, "
+            f"{t.requests:,} requests"
+        )
+
+    @property
+    def value_label(self) -> str:
+        return f"{self.totals.tokens:,} tokens · ${self.totals.cost_usd:,.2f}"
 
 
 @dataclass

@@ -112,17 +112,23 @@ class CredentialAdmin(admin.ModelAdmin):
         "audit_link",
     ]
 
+    class Media:
+        css = {"all": ["credentials/admin.css"]}
+
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         return [
-            "agent_type",
+            "agent",
             *self.target_fields,
             "kind",
             "label",
             "secret_hint",
-            "is_active",
+            "active",
             "last_used",
             "updated_at",
         ]
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        return super().get_inline_instances(request, obj) if obj is not None else []
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Credential]:
         queryset = super().get_queryset(request).filter(scope=self.scope)
@@ -148,9 +154,17 @@ class CredentialAdmin(admin.ModelAdmin):
         form.scope = self.scope
         return form
 
+    @admin.display(description="Agent", ordering="agent_type")
+    def agent(self, obj: Credential) -> str:
+        return obj.get_agent_type_display()
+
+    @admin.display(description="Active", boolean=True, ordering="is_active")
+    def active(self, obj: Credential) -> bool:
+        return obj.is_active
+
     @admin.display(description="Secret")
     def secret_hint(self, obj: Credential) -> str:
-        return obj.hint
+        return format_html('<span class="secret-hint">{}</span>', obj.hint)
 
     @admin.display(description="Last used", ordering="last_used_at")
     def last_used(self, obj: Credential) -> str:

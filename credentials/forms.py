@@ -24,7 +24,8 @@ def secret_input() -> forms.CharField:
         label="Secret",
         required=False,
         widget=forms.PasswordInput(
-            render_value=False, attrs={"autocomplete": "new-password", "spellcheck": "false"}
+            render_value=False,
+            attrs={"autocomplete": "new-password", "spellcheck": "false", "class": "vTextField"},
         ),
     )
 
@@ -55,7 +56,7 @@ class CredentialAdminForm(forms.ModelForm):
     class Meta:
         model = Credential
         fields = ["owner", "project", "agent_type", "kind", "label", "is_active"]
-        labels = {"is_active": "Active"}
+        labels = {"agent_type": "Agent", "is_active": "Active"}
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

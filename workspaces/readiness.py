@@ -85,7 +85,7 @@ def agents_readiness(*, user: Any, project: Any = None) -> list[AgentReadiness]:
             result.append(_with_key(spec, chosen, project))
         elif spec.proxy_eligible and proxy_on:
             model, _layer = default_model(spec, config)
-            detail = f"Runs on the platform AI proxy with {model}, within the platform's limits."
+            detail = "Runs on the platform's AI proxy, paid by the platform within its limits."
             result.append(AgentReadiness(spec, PLATFORM, detail + halt_note, model=model))
         else:
             result.append(AgentReadiness(spec, UNAVAILABLE, _why_unavailable(spec) + halt_note))

@@ -60,7 +60,7 @@ def test_with_nothing_set_every_value_is_built_in(client, admin_user):
     client.force_login(admin_user)
     html = client.get(PAGE + "1/change/").content.decode()
     assert "layer-built-in" in in_force_row(html, "Proxy enabled")
-    assert ">True<" in in_force_row(html, "Proxy enabled")
+    assert ">on<" in in_force_row(html, "Proxy enabled")
     assert ">claude-sonnet-4-6<" in in_force_row(html, "Default model: Claude Code")
     assert ">30<" in in_force_row(html, "Requests per minute")
     assert "layer-admin" not in squeeze(html)

@@ -93,7 +93,7 @@ def test_the_totals_table_sums_by_model_and_the_period_leaves_older_usage_out(
     client.force_login(admin_user)
     html = "".join(client.get(PAGE, {"period": "30d"}).content.decode().split())
     assert (
-        'claude-sonnet-4-6</td><tdclass="num">2</td><tdclass="num">1500</td>'
+        'claude-sonnet-4-6</td><tdclass="num">2</td><tdclass="num">1,500</td>'
         '<tdclass="num">300</td><tdclass="num">0.0090</td>'
     ) in html
     assert "gpt-4.1" not in html

@@ -348,3 +348,21 @@ def test_the_audit_trail_page_filters_by_credential(client, admin_user, alice, b
     html = response.content.decode()
     assert "…AAAA" in html
     assert "…DDDD" not in html
+
+
+def test_adding_an_active_key_turns_off_the_agents_active_platform_key(client, admin_user):
+    old = add_credential(Scope.PLATFORM, "claude-code", CLAUDE_PLATFORM_KEY)
+    client.force_login(admin_user)
+    response = client.post(
+        PLATFORM + "add/",
+        form(
+            agent_type="claude-code",
+            kind="oauth-token",
+            new_secret="sk-ant-oat01-platform-oauth-token-00000000",
+            is_active="on",
+        ),
+    )
+    assert response.status_code == 302
+    old.refresh_from_db()
+    assert not old.is_active
+    assert Credential.objects.get(is_active=True).kind == "oauth-token"
