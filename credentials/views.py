@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from credentials.catalog import AGENTS
 from credentials.forms import UserKeyForm
@@ -76,7 +76,7 @@ def _page(
 
 @never_cache
 @login_required
-@require_GET
+@require_safe
 def agents(request: HttpRequest) -> HttpResponse:
     return _page(request, _project(request))
 

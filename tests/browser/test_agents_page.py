@@ -70,12 +70,16 @@ def test_the_agents_page_fits_a_phone_screen(phone: Page, alice):
     assert box is not None
     assert box["x"] >= 0
     assert box["x"] + box["width"] <= 390
-    screenshot(phone, "agents-page-phone", full_page=True)
+    screenshot(phone, "agents-page-phone")
 
 
-def test_screenshot_of_the_agents_page(page: Page, alice, project):
+def test_the_users_own_key_shows_beside_the_agents_the_platform_runs(page: Page, alice, project):
     add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
     sign_in(page, "/accounts/login/", "alice", "alice-password-1")
     expect(state(page, "claude-code")).to_have_text("ready: your key")
+    expect(state(page, "openai-codex")).to_have_text("ready: platform AI — no key needed")
+    expect(page.locator("#agent-openai-codex .model")).to_have_text("gpt-4.1")
+    expect(page.locator(".lead")).to_contain_text("3 of 5 agents are ready")
     page.click("#agent-google-gemini summary")
+    expect(page.locator("label[for=secret-google-gemini]")).to_have_text("API key (GEMINI_API_KEY)")
     screenshot(page, "agents-page", full_page=True)
