@@ -136,6 +136,10 @@ class ModelCatalogEntryAdmin(SuperuserOnly, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["id"] if obj else []
 
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ModelCatalogEntry]) -> None:
+        for entry in queryset:
+            entry.delete()  # delete() drops the cached snapshot; QuerySet.delete() would not
+
     @admin.action(description="Enable selected models")
     def enable(self, request: HttpRequest, queryset: QuerySet[ModelCatalogEntry]) -> None:
         self._switch(request, queryset, enabled=True)

@@ -194,3 +194,14 @@ def test_the_built_in_defaults_match_the_settings_defaults():
     # The test environment sets none of these, so settings hold the built-in values.
     for name, value in BUILT_IN_DEFAULTS.items():
         assert getattr(django_settings, name) == value, name
+
+
+def test_deleting_catalog_models_in_bulk_drops_the_cached_configuration(client, admin_user):
+    assert "gpt-5.2" in stored_config().catalog
+    client.force_login(admin_user)
+    response = client.post(
+        CATALOG, {"action": "delete_selected", "_selected_action": ["gpt-5.2"], "post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not ModelCatalogEntry.objects.filter(pk="gpt-5.2").exists()
+    assert "gpt-5.2" not in stored_config().catalog
