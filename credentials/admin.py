@@ -100,9 +100,10 @@ class CredentialAdmin(admin.ModelAdmin):
     list_select_related = ["owner", "project"]
     inlines = [CredentialEventInline]
     actions = ["activate", "deactivate"]
-    row_fields = ["agent_type", "kind", "label", "new_secret", "is_active"]
+    add_fields = ["agent_type", "kind", "label", "new_secret", "is_active"]
+    # A row's identity (owner, agent, kind) is fixed once saved; a new one is another row.
+    fixed_fields = ["agent_type", "kind", "secret_hint"]
     info_fields = [
-        "secret_hint",
         "key_id",
         "last_used",
         "created_at",
@@ -136,16 +137,14 @@ class CredentialAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         if obj is None:
-            return [*self.target_fields, *self.row_fields]
-        return [*self.target_fields, *self.row_fields[:2], "secret_hint", *self.row_fields[2:]] + [
-            name for name in self.info_fields if name != "secret_hint"
-        ]
+            return [*self.target_fields, *self.add_fields]
+        editable = ["label", "new_secret", "is_active"]
+        return [*self.target_fields, *self.fixed_fields, *editable, *self.info_fields]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return []
-        # A row's identity (owner, agent, kind) is fixed; add another row instead.
-        return [*self.target_fields, "agent_type", "kind", *self.info_fields]
+        return [*self.target_fields, *self.fixed_fields, *self.info_fields]
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
