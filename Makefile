@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check lint install install-dev bench clean
+.PHONY: run test check lint install install-dev bench clean screenshots
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ lint: $(VENV)/.installed-dev
 
 # Static checks; `make test` runs the suite.
 check: lint
+
+# The README's screenshots, taken by the browser tests (needs /usr/bin/chromium).
+screenshots: $(VENV)/.installed-dev
+	SAM_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q tests/browser
 
 bench: $(VENV)/.installed-dev
 	for script in bench/*.py; do $(PY) $$script || exit 1; done

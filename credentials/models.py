@@ -216,3 +216,22 @@ class CredentialEvent(models.Model):
             kind=credential.kind,
             **actors,
         )
+
+
+# One admin page per scope sits on the one table (SPEC §2); the pages filter by scope.
+class PlatformCredential(Credential):
+    class Meta:
+        proxy = True
+        verbose_name = "platform credential"
+
+
+class UserCredential(Credential):
+    class Meta:
+        proxy = True
+        verbose_name = "user credential"
+
+
+class ProjectCredential(Credential):
+    class Meta:
+        proxy = True
+        verbose_name = "project credential"

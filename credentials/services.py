@@ -97,6 +97,18 @@ def credential_set_active(*, credential: Credential, active: bool, actor: Any = 
 
 
 @transaction.atomic
+def credential_relabel(*, credential: Credential, label: str, actor: Any = None) -> bool:
+    """Change a row's label (its secret untouched). Returns whether it changed."""
+    if credential.label == label:
+        return False
+    credential.label = label
+    credential.updated_by = actor
+    credential.save(update_fields=["label", "updated_by", "updated_at"])
+    _event(credential, Action.UPDATED, actor_user=actor)
+    return True
+
+
+@transaction.atomic
 def credential_delete(*, credential: Credential, actor: Any = None) -> None:
     _event(credential, Action.DELETED, actor_user=actor)
     credential.delete()

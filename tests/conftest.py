@@ -63,3 +63,17 @@ def ws(alice: Any, project: Project) -> LiveWorkspace:
 @pytest.fixture
 def bob_ws(bob: Any) -> LiveWorkspace:
     return make_workspace(bob)
+
+
+@pytest.fixture
+def staff_user(db: Any) -> Any:
+    """A staff member (not a superuser) allowed to manage user and project credentials."""
+    from django.contrib.auth.models import Permission
+
+    user = User.objects.create_user("staff", "staff@example.com", "staff-password-1", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label__in=["credentials", "workspaces", "ai_proxy"]
+        )
+    )
+    return user

@@ -1,0 +1,188 @@
+"""Admin pages for projects, workspaces (with their tokens) and tasks.
+
+Tokens are listed by display prefix only; the hash is never shown. A minted token is shown
+once, on a page of its own that is not cached and not kept in the session or messages.
+"""
+
+import logging
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+
+from workspaces.models import Project, Task, TokenKind, Workspace, WorkspaceToken
+from workspaces.tokens import token_mint, tokens_revoke, workspace_stop
+
+logger = logging.getLogger(__name__)
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "created_at"]
+    search_fields = ["name", "owner__username"]
+    list_select_related = ["owner"]
+    autocomplete_fields = ["owner"]
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    # Part of the workspace's page: whoever may see the workspace sees these.
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True
+
+
+class TokenInline(ReadOnlyInline):
+    model = WorkspaceToken
+    fields = readonly_fields = (
+        "display_prefix",
+        "kind",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "state",
+    )
+    verbose_name_plural = "Tokens (only their prefix is kept in readable form)"
+
+    @admin.display(description="Token")
+    def display_prefix(self, obj: WorkspaceToken) -> str:
+        return f"{obj.prefix}…"
+
+    @admin.display(description="State")
+    def state(self, obj: WorkspaceToken) -> str:
+        if obj.is_revoked:
+            return "revoked"
+        if obj.is_expired:
+            return "expired"
+        return "live"
+
+
+class TaskInline(ReadOnlyInline):
+    model = Task
+    fields = readonly_fields = ("title", "agent_credential_source", "created_at")
+    show_change_link = True
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "user", "project", "status", "live_tokens", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["id", "name", "user__username", "project__name"]
+    list_select_related = ["user", "project"]
+    autocomplete_fields = ["user", "project"]
+    readonly_fields = ["id", "created_at", "updated_at"]
+    fields = ["id", "name", "user", "project", "status", "created_at", "updated_at"]
+    inlines = [TokenInline, TaskInline]
+    actions = ["mint_callback_token", "revoke_tokens", "stop"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Workspace]:
+        live = Q(tokens__revoked_at__isnull=True, tokens__expires_at__gt=timezone.now())
+        return super().get_queryset(request).annotate(live_token_count=Count("tokens", filter=live))
+
+    @admin.display(description="Live tokens", ordering="live_token_count")
+    def live_tokens(self, obj: Any) -> int:
+        return obj.live_token_count
+
+    @admin.action(description="Mint a callback token (shown once)", permissions=["change"])
+    def mint_callback_token(
+        self, request: HttpRequest, queryset: QuerySet[Workspace]
+    ) -> TemplateResponse | None:
+        workspaces = list(queryset.select_related("user"))
+        stopped = [ws for ws in workspaces if not ws.is_running]
+        if stopped:
+            self.message_user(
+                request,
+                "Tokens of a workspace that is not running are refused; start it first: "
+                + ", ".join(str(ws) for ws in stopped),
+                messages.ERROR,
+            )
+            return None
+        minted = []
+        for workspace in workspaces:
+            token, raw = token_mint(workspace=workspace, kind=TokenKind.CALLBACK)
+            self.log_change(request, workspace, f"Minted callback token {token.prefix}…")
+            logger.info(
+                "workspace_token.minted",
+                extra={
+                    "workspace_id": str(workspace.pk),
+                    "kind": token.kind,
+                    "token_prefix": token.prefix,
+                    "actor_id": request.user.pk,
+                },
+            )
+            minted.append({"workspace": workspace, "token": token, "raw": raw})
+        response = TemplateResponse(
+            request,
+            "admin/workspaces/token_minted.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": "Callback token minted",
+                "minted": minted,
+            },
+        )
+        add_never_cache_headers(response)
+        return response
+
+    @admin.action(
+        description="Revoke all tokens of the selected workspaces", permissions=["change"]
+    )
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
+        revoked = 0
+        for workspace in queryset:
+            count = tokens_revoke(workspace=workspace)
+            revoked += count
+            self.log_change(request, workspace, f"Revoked {count} token(s)")
+            logger.info(
+                "workspace_token.revoked",
+                extra={
+                    "workspace_id": str(workspace.pk),
+                    "count": count,
+                    "actor_id": request.user.pk,
+                },
+            )
+        self.message_user(request, f"Revoked {revoked} token(s).", messages.SUCCESS)
+
+    @admin.action(
+        description="Stop the selected workspaces and revoke their tokens", permissions=["change"]
+    )
+    def stop(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
+        revoked = 0
+        for workspace in queryset:
+            revoked += workspace_stop(workspace=workspace)
+            self.log_change(request, workspace, "Stopped; tokens revoked")
+        self.message_user(
+            request,
+            f"Stopped {queryset.count()} workspace(s); revoked {revoked} token(s).",
+            messages.SUCCESS,
+        )
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ["title", "workspace", "workspace_user", "agent_credential_source", "created_at"]
+    list_filter = ["agent_credential_source"]
+    search_fields = ["title", "workspace__name", "workspace__user__username"]
+    list_select_related = ["workspace__user"]
+    autocomplete_fields = ["workspace"]
+    readonly_fields = ["agent_credential_source"]
+
+    @admin.display(description="User", ordering="workspace__user__username")
+    def workspace_user(self, obj: Task) -> Any:
+        return obj.workspace.user
