@@ -1,6 +1,10 @@
-"""Usage totals over a period, by model and by user (the report command and the admin)."""
+"""Usage totals over a period, by model and by user, for `manage.py usage_report`.
 
-from datetime import datetime, timedelta
+Periods start where the admin usage page's do (`usage_stats.PERIODS`: whole UTC hours for
+24 h, whole UTC days otherwise), so both show the same totals.
+"""
+
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -8,8 +12,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from ai_proxy.models import UsageRecord
-
-PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+from ai_proxy.usage_stats import PERIODS
 
 
 def _totals(rows: Any, key: str, label: str) -> list[dict[str, Any]]:
@@ -27,7 +30,7 @@ def _totals(rows: Any, key: str, label: str) -> list[dict[str, Any]]:
 
 def usage_totals(period: str, now: datetime | None = None) -> dict[str, Any]:
     """Requests, tokens and cost per model and per user since the start of the period."""
-    since = (now or timezone.now()) - PERIODS[period]
+    since = PERIODS[period].start(now or timezone.now())
     records = UsageRecord.objects.filter(created_at__gte=since).order_by()
     sums = {
         "requests": Count("id"),
