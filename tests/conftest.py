@@ -12,20 +12,24 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
+from ai_proxy.upstream import key_cache_clear
 from tests.support import LiveWorkspace, make_workspace
 from workspaces.models import Project
 
-pytest_plugins = ["tests.live"]
+pytest_plugins = ["tests.live", "tests.fakes.fixtures"]
 
 User = get_user_model()
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """The proxy config snapshot and rate counters live in the cache: no test sees another's."""
+    """The proxy config snapshot and rate counters live in the cache, platform keys in the
+    proxy's process memory: no test sees another's."""
     cache.clear()
+    key_cache_clear()
     yield
     cache.clear()
+    key_cache_clear()
 
 
 @pytest.fixture
