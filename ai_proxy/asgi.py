@@ -1,21 +1,29 @@
 """The ASGI handler that serves /ai/ (see `sam_project.asgi`).
 
-Django's handler, with two differences that matter on the proxy's hot path:
+Django's own handler, minus what costs more than the proxy's work on its hot path:
 
-- a lean middleware chain of natively async middleware only. The project's other
-  middleware (sessions, CSRF, auth, messages, …) serve the browser pages, and each one,
-  being sync-first, would cost a thread switch per request here;
+- no per-request thread context: Django gives each request its own thread for sync work
+  and joins it afterwards. The proxy's sync work (three reads) runs on one long-lived
+  thread instead, see `ai_proxy.dbthread`;
+- no request_started / request_finished signals: their receivers open and close the
+  per-request database connections the line above does away with;
+- a lean middleware chain, natively async only. The project's other middleware (sessions,
+  CSRF, auth, messages, …) serve the browser pages, and each one, being sync-first, would
+  cost a thread switch per request here;
 - the request body is kept up to `AI_PROXY_MAX_BODY_BYTES` + 1 bytes, enough for the view to
   answer 413, instead of being spooled to disk whatever its size.
 """
 
+import asyncio
+import contextlib
 import tempfile
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, RequestAborted
-from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
+from django.urls import set_script_prefix
 from django.utils.module_loading import import_string
 
 MIDDLEWARE = ("sam_project.middleware.request_id_middleware",)
@@ -36,9 +44,50 @@ class ProxyASGIHandler(ASGIHandler):
             handler = convert_exception_to_response(factory(handler))
         self._middleware_chain = handler
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"The AI proxy serves HTTP only, not {scope['type']}.")
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        request, error_response = self.create_request(scope, body_file)
+        if request is None:
+            body_file.close()
+            assert error_response is not None  # noqa: S101 - create_request returns one of the two
+            await self.send_response(error_response, send)
+            return
+
+        async def respond() -> None:
+            response = await self.run_get_response(request)
+            # The client may go away while the response is being sent.
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.send_response(response, send)
+
+        # As in Django: a client that disconnects cancels the response, which closes the
+        # upstream request or stream it was waiting on.
+        watcher = asyncio.create_task(self.listen_for_disconnect(receive))
+        responder = asyncio.create_task(respond())
+        try:
+            await asyncio.wait({watcher, responder}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (watcher, responder):
+                if task.done():
+                    with contextlib.suppress(RequestAborted):
+                        task.result()
+                else:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+        finally:
+            body_file.close()
+
     async def read_body(self, receive: Any) -> Any:
         keep = settings.AI_PROXY_MAX_BODY_BYTES + 1
-        # Returned open, as Django's own read_body does; the handler closes it.
+        # Returned open, as Django's own read_body does; handle() closes it.
         body_file = tempfile.SpooledTemporaryFile(  # noqa: SIM115
             max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b"
         )

@@ -92,6 +92,10 @@ class CredentialUnreadable(ProxyError):
         "restore the encryption key or replace the credential."
     )
 
+    def __init__(self, *, credential_id: int):
+        super().__init__()
+        self.credential_id = credential_id
+
 
 class UpstreamUnreachable(ProxyError):
     status, code, error_type = 502, "upstream_unreachable", "api_error"
@@ -151,6 +155,8 @@ def error_response(dialect: Dialect, error: ProxyError) -> HttpResponse:
         status=error.status,
         content_type="application/json",
     )
+    # The proxy's own `ai_proxy.request` line reports it; Django need not log it again.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     for name, value in error.headers.items():
         response[name] = value
     if error.status == 401:

@@ -19,11 +19,12 @@ from django.http.response import HttpResponseBase
 from ai_proxy.config import (
     CatalogModel,
     StoredConfig,
-    astored_config,
     default_model,
     proxy_enabled,
+    stored_config,
     token_mode,
 )
+from ai_proxy.dbthread import db_read
 from ai_proxy.errors import (
     BadRequest,
     Dialect,
@@ -48,7 +49,7 @@ from ai_proxy.upstream import (
 )
 from credentials.catalog import AGENTS
 from workspaces.models import TokenKind, WorkspaceToken
-from workspaces.tokens import TokenRejected, atoken_authenticate, bearer_token
+from workspaces.tokens import TokenRejected, bearer_token, token_authenticate_lean
 
 logger = logging.getLogger(__name__)
 
@@ -103,33 +104,47 @@ async def proxy_models(request: HttpRequest, route: Route) -> HttpResponseBase:
     )
 
 
-async def _admit(request: HttpRequest, exchange: Exchange) -> StoredConfig:
-    config = await astored_config()
-    if not proxy_enabled(config):
-        raise ProxyDisabled
-    exchange.token = await _authenticate(request, exchange.route, config)
-    return config
-
-
-async def _authenticate(request: HttpRequest, route: Route, config: StoredConfig) -> WorkspaceToken:
+def _token_from(request: HttpRequest, route: Route) -> str | None:
     raw = bearer_token(request.headers.get("Authorization"))
     if raw is None and route.dialect is Dialect.ANTHROPIC:
         raw = request.headers.get("X-Api-Key", "").strip() or None
+    return raw
+
+
+def _admission_reads(raw: str | None) -> tuple[StoredConfig, WorkspaceToken | None, str | None]:
+    """The configuration and, when the proxy is on, the token (or why it is rejected): one
+    trip to the database thread."""
+    config = stored_config()
+    if raw is None or not proxy_enabled(config):
+        return config, None, None
+    try:
+        return config, token_authenticate_lean(raw), None
+    except TokenRejected as rejected:
+        return config, None, rejected.reason
+
+
+async def _admit(request: HttpRequest, exchange: Exchange) -> StoredConfig:
+    """Kill switch, then the token: 503, 401 or 403 in the route's dialect."""
+    route = exchange.route
+    raw = _token_from(request, route)
+    config, token, rejection = await db_read(_admission_reads, raw)
+    if not proxy_enabled(config):
+        raise ProxyDisabled
     if raw is None:
         where = "'Authorization: Bearer <token>'"
         if route.dialect is Dialect.ANTHROPIC:
             where += " or 'x-api-key: <token>'"
         raise InvalidToken(f"Send the workspace token as {where}.")
-    try:
-        token = await atoken_authenticate(raw)
-    except TokenRejected as rejected:
-        logger.info("auth.token_rejected", extra={"reason": rejected.reason})
-        raise InvalidToken(_REJECTIONS[rejected.reason]) from None
+    if token is None:
+        reason = rejection or "unknown"
+        logger.info("auth.token_rejected", extra={"reason": reason})
+        raise InvalidToken(_REJECTIONS[reason])
+    exchange.token = token
     if token.kind == TokenKind.CALLBACK and token_mode(config) == "scoped":
         raise InsufficientScope(
             "The AI proxy accepts only proxy tokens here; ask the agent-key endpoint for one."
         )
-    return token
+    return config
 
 
 def _json_object(request: HttpRequest) -> dict[str, Any]:

@@ -14,9 +14,9 @@ import weakref
 from dataclasses import dataclass, field
 
 import httpx
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from ai_proxy.dbthread import db_read
 from ai_proxy.errors import (
     CredentialUnreadable,
     ProxyError,
@@ -82,8 +82,7 @@ def _configured_key(provider: str) -> str | None:
         try:
             return credential.reveal_secret()
         except UnreadableSecret:
-            logger.error("credential.unreadable", extra={"credential_id": credential.pk})
-            raise CredentialUnreadable from None
+            raise CredentialUnreadable(credential_id=credential.pk) from None
     key = getattr(settings, _ENV_KEY[provider])
     if key:
         return str(key)
@@ -114,7 +113,11 @@ async def upstream_for(provider: str) -> Upstream:
     """Where to send a request for a model of this provider, with the key to send."""
     hit, key = _cached_key(provider)
     if not hit:
-        key = await sync_to_async(_configured_key)(provider)
+        try:
+            key = await db_read(_configured_key, provider)
+        except CredentialUnreadable as unreadable:
+            logger.error("credential.unreadable", extra={"credential_id": unreadable.credential_id})
+            raise
         ttl = settings.AI_PROXY_KEY_CACHE_SECONDS
         if ttl > 0:
             _key_cache[provider] = (time.monotonic() + ttl, key)

@@ -46,6 +46,11 @@ def _asgi_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
         url = server.start()
     yield url
     server.stop()
+    from ai_proxy.dbthread import db_thread_close
+
+    # The proxy keeps a connection on its own thread; the test database cannot be dropped
+    # (PostgreSQL) while it is open.
+    db_thread_close()
 
 
 @pytest.fixture

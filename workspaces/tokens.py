@@ -4,12 +4,14 @@ A token is shown once, when minted. Lookups hash what the caller sent and find t
 its unique hash, so comparing is an index lookup, not a string comparison in Python.
 """
 
+import functools
 import hashlib
 import re
 import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
@@ -104,6 +106,51 @@ async def atoken_authenticate(raw: str) -> WorkspaceToken:
         return _check(await _lookup(raw).aget())
     except WorkspaceToken.DoesNotExist:
         raise TokenRejected("unknown") from None
+
+
+@functools.cache
+def _lean_lookup_sql(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    token, workspace, task = (
+        quote(model._meta.db_table) for model in (WorkspaceToken, Workspace, Task)
+    )
+    status, user, project = (quote(c) for c in ("status", "user_id", "project_id"))
+    pk, workspace_id, created_at = (quote(c) for c in ("id", "workspace_id", "created_at"))
+    # Only quoted table and column names from the models go into the text; the token
+    # hash is a query parameter.
+    newest_task = (
+        f"SELECT k.{pk} FROM {task} k WHERE k.{workspace_id} = t.{workspace_id} "  # noqa: S608
+        f"ORDER BY k.{created_at} DESC, k.{pk} DESC LIMIT 1"
+    )
+    return (
+        f"SELECT t.*, w.{status} AS workspace_status, w.{user} AS workspace_user_id, "  # noqa: S608
+        f"w.{project} AS workspace_project_id, ({newest_task}) AS newest_task_id "
+        f"FROM {token} t INNER JOIN {workspace} w ON w.{pk} = t.{workspace_id} "
+        f"WHERE t.{quote('token_hash')} = %s"
+    )
+
+
+def token_authenticate_lean(raw: str) -> WorkspaceToken:
+    """`token_authenticate` for the AI proxy's hot path: the same checks and the same one
+    query, but written once instead of compiled by the ORM on every call (which costs
+    several times what running it does), loading of the workspace only its id, status,
+    user id and project id (other fields are deferred)."""
+    if not _TOKEN_SHAPE.match(raw):
+        raise TokenRejected("malformed")
+    alias = WorkspaceToken.objects.db
+    rows = list(WorkspaceToken.objects.raw(_lean_lookup_sql(alias), [hash_token(raw)]))
+    if not rows:
+        raise TokenRejected("unknown")
+    token = rows[0]
+    loaded = {
+        "id": token.workspace_id,
+        "status": vars(token).pop("workspace_status"),
+        "user_id": vars(token).pop("workspace_user_id"),
+        "project_id": vars(token).pop("workspace_project_id"),
+    }
+    names = [f.attname for f in Workspace._meta.concrete_fields if f.attname in loaded]
+    token.workspace = Workspace.from_db(alias, names, [loaded[name] for name in names])
+    return _check(token)
 
 
 def tokens_revoke(*, workspace: Workspace) -> int:
