@@ -58,7 +58,7 @@ class ProxyASGIHandler(ASGIHandler):
         request, error_response = self.create_request(scope, body_file)
         if request is None:
             body_file.close()
-            assert error_response is not None  # noqa: S101 - create_request returns one of the two
+            assert error_response is not None  # create_request returns one of the two
             await self.send_response(error_response, send)
             return
 
