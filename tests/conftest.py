@@ -5,6 +5,7 @@ bob is another user with his own workspace (`bob_ws`); admin_user is a superuser
 Helpers that are not fixtures live in `tests/support.py`.
 """
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
+from ai_proxy.models import ModelCatalogEntry
 from ai_proxy.upstream import key_cache_clear
 from tests.support import LiveWorkspace, make_workspace
 from workspaces.models import Project
@@ -61,3 +63,21 @@ def ws(alice: Any, project: Project) -> LiveWorkspace:
 @pytest.fixture
 def bob_ws(bob: Any) -> LiveWorkspace:
     return make_workspace(bob)
+
+
+@pytest.fixture
+def model_catalog(db: Any) -> None:
+    """The catalog the seed migration writes. Tests on a live server need it asked for:
+    their database is flushed, migration data included, after each of them."""
+    seed = importlib.import_module("ai_proxy.migrations.0002_seed_catalog").SEED
+    for model_id, provider, label, tier, price_in, price_out in seed:
+        ModelCatalogEntry.objects.get_or_create(
+            id=model_id,
+            defaults={
+                "provider": provider,
+                "label": label,
+                "tier": tier,
+                "input_price_per_mtok": price_in,
+                "output_price_per_mtok": price_out,
+            },
+        )

@@ -310,6 +310,7 @@ class _Answer:
                 await asyncio.wait({gone}, timeout=self.reply.delay)
             if self.hang is not None and self.hang.after_chunks is None:
                 await gone
+            if gone.done():
                 self.fake._client_went_away()
                 return
             stream = self.request.get("stream") is True and dialect != "count_tokens"
