@@ -50,10 +50,11 @@ class LiveProxy:
         )
 
 
-CLAUDE_MESSAGE = {
+# Typed Any: the SDKs' typed parameters would not take a plain dict splatted in.
+CLAUDE_MESSAGE: Any = {
     "model": "claude-haiku-4-5",
     "max_tokens": 64,
     "messages": [{"role": "user", "content": "hello proxy"}],
 }
-CHAT = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "hello proxy"}]}
-RESPONSE = {"model": "gpt-4.1", "input": "hello proxy"}
+CHAT: Any = {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "hello proxy"}]}
+RESPONSE: Any = {"model": "gpt-4.1", "input": "hello proxy"}

@@ -59,7 +59,7 @@ def test_the_anthropic_sdk_raises_its_authentication_error(proxy: LiveProxy):
     with pytest.raises(anthropic.AuthenticationError) as raised:
         proxy.anthropic(token="sam_cb_" + "y" * 43).messages.create(**CLAUDE_MESSAGE)
 
-    assert raised.value.body["error"]["type"] == "authentication_error"
+    assert raised.value.response.json()["error"]["type"] == "authentication_error"
 
 
 def test_the_openai_sdk_raises_its_authentication_error(proxy: LiveProxy):
