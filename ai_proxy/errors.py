@@ -150,11 +150,9 @@ def error_document(dialect: Dialect, error: ProxyError) -> dict[str, object]:
 
 
 def error_response(dialect: Dialect, error: ProxyError) -> HttpResponse:
-    response = HttpResponse(
-        json.dumps(error_document(dialect, error)),
-        status=error.status,
-        content_type="application/json",
-    )
+    content = json.dumps(error_document(dialect, error)).encode()
+    response = HttpResponse(content, status=error.status, content_type="application/json")
+    response["Content-Length"] = str(len(content))
     # The proxy's own `ai_proxy.request` line reports it; Django need not log it again.
     response._has_been_logged = True  # type: ignore[attr-defined]
     for name, value in error.headers.items():

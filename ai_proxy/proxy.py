@@ -16,23 +16,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from ai_proxy.config import (
-    CatalogModel,
-    StoredConfig,
-    default_model,
-    proxy_enabled,
-    stored_config,
-    token_mode,
-)
-from ai_proxy.dbthread import db_read
+from ai_proxy.admission import admit
+from ai_proxy.config import CatalogModel, StoredConfig, default_model
 from ai_proxy.errors import (
     BadRequest,
-    Dialect,
-    InsufficientScope,
-    InvalidToken,
     ModelNotAllowed,
     PayloadTooLarge,
-    ProxyDisabled,
     ProxyError,
     error_response,
     stream_error_event,
@@ -48,19 +37,8 @@ from ai_proxy.upstream import (
     upstream_refusal,
 )
 from credentials.catalog import AGENTS
-from workspaces.models import TokenKind, WorkspaceToken
-from workspaces.tokens import TokenRejected, bearer_token, token_authenticate_lean
 
 logger = logging.getLogger(__name__)
-
-_REJECTIONS = {
-    "malformed": "Unknown token.",
-    "unknown": "Unknown token.",
-    "revoked": "This token has been revoked.",
-    "expired": "This token has expired.",
-    "workspace_not_running": "The workspace of this token is not running.",
-}
-
 
 async def proxy_request(request: HttpRequest, route: Route) -> HttpResponseBase:
     """Forward one inference request upstream and relay the answer."""
@@ -87,7 +65,7 @@ async def proxy_models(request: HttpRequest, route: Route) -> HttpResponseBase:
     """The enabled catalog models this route's dialect serves, as an OpenAI model list."""
     exchange = Exchange(route=route, observers=[RequestLog()])
     try:
-        config = await _admit(request, exchange)
+        config, exchange.token = await admit(request, route)
     except ProxyError as error:
         exchange.refused(error)
         await exchange.finish()
@@ -102,49 +80,6 @@ async def proxy_models(request: HttpRequest, route: Route) -> HttpResponseBase:
     return HttpResponse(
         json.dumps({"object": "list", "data": data}), content_type="application/json"
     )
-
-
-def _token_from(request: HttpRequest, route: Route) -> str | None:
-    raw = bearer_token(request.headers.get("Authorization"))
-    if raw is None and route.dialect is Dialect.ANTHROPIC:
-        raw = request.headers.get("X-Api-Key", "").strip() or None
-    return raw
-
-
-def _admission_reads(raw: str | None) -> tuple[StoredConfig, WorkspaceToken | None, str | None]:
-    """The configuration and, when the proxy is on, the token (or why it is rejected): one
-    trip to the database thread."""
-    config = stored_config()
-    if raw is None or not proxy_enabled(config):
-        return config, None, None
-    try:
-        return config, token_authenticate_lean(raw), None
-    except TokenRejected as rejected:
-        return config, None, rejected.reason
-
-
-async def _admit(request: HttpRequest, exchange: Exchange) -> StoredConfig:
-    """Kill switch, then the token: 503, 401 or 403 in the route's dialect."""
-    route = exchange.route
-    raw = _token_from(request, route)
-    config, token, rejection = await db_read(_admission_reads, raw)
-    if not proxy_enabled(config):
-        raise ProxyDisabled
-    if raw is None:
-        where = "'Authorization: Bearer <token>'"
-        if route.dialect is Dialect.ANTHROPIC:
-            where += " or 'x-api-key: <token>'"
-        raise InvalidToken(f"Send the workspace token as {where}.")
-    if token is None:
-        reason = rejection or "unknown"
-        logger.info("auth.token_rejected", extra={"reason": reason})
-        raise InvalidToken(_REJECTIONS[reason])
-    exchange.token = token
-    if token.kind == TokenKind.CALLBACK and token_mode(config) == "scoped":
-        raise InsufficientScope(
-            "The AI proxy accepts only proxy tokens here; ask the agent-key endpoint for one."
-        )
-    return config
 
 
 def _json_object(request: HttpRequest) -> dict[str, Any]:
@@ -196,7 +131,7 @@ def _upstream_body(body: dict[str, Any]) -> bytes:
 
 async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase:
     route = exchange.route
-    config = await _admit(request, exchange)
+    config, exchange.token = await admit(request, route)
     body = _json_object(request)
     entry = _catalog_model(body, route, config)
     exchange.model, exchange.provider = entry.id, entry.provider
@@ -229,7 +164,9 @@ async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase
     exchange.completed = True
     exchange.relayed(answer)
     await exchange.finish()
-    return HttpResponse(answer, status=response.status_code, content_type=content_type)
+    relayed = HttpResponse(answer, status=response.status_code, content_type=content_type)
+    relayed["Content-Length"] = str(len(answer))
+    return relayed
 
 
 def _streaming_response(

@@ -12,6 +12,7 @@ import re
 import time
 import weakref
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 
 import httpx
 from django.conf import settings
@@ -26,6 +27,7 @@ from ai_proxy.errors import (
     UpstreamUnreachable,
 )
 from ai_proxy.models import Provider
+from ai_proxy.transport import LeanTransport
 from credentials.catalog import API_KEY
 from credentials.encryption import UnreadableSecret
 from credentials.resolution import platform_credential
@@ -138,11 +140,9 @@ def upstream_client() -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = httpx.AsyncClient(
-            # Streams are long-lived; a cap here would queue the 101st concurrent session.
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=128),
-            follow_redirects=False,
-        )
+        client = httpx.AsyncClient(transport=LeanTransport(), follow_redirects=False)
+        # A provider's cookies would otherwise be sent back on every user's later requests.
+        client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         _clients[loop] = client
     return client
 

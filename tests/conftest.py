@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
+from ai_proxy.admission import config_memo_clear
 from ai_proxy.models import ModelCatalogEntry
 from ai_proxy.upstream import key_cache_clear
 from tests.support import LiveWorkspace, make_workspace
@@ -25,13 +26,15 @@ User = get_user_model()
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """The proxy config snapshot and rate counters live in the cache, platform keys in the
-    proxy's process memory: no test sees another's."""
+    """The proxy config snapshot and rate counters live in the cache, and the proxy keeps
+    platform keys and the snapshot briefly in process memory: no test sees another's."""
     cache.clear()
     key_cache_clear()
+    config_memo_clear()
     yield
     cache.clear()
     key_cache_clear()
+    config_memo_clear()
 
 
 @pytest.fixture
