@@ -40,6 +40,7 @@ from credentials.catalog import AGENTS
 
 logger = logging.getLogger(__name__)
 
+
 async def proxy_request(request: HttpRequest, route: Route) -> HttpResponseBase:
     """Forward one inference request upstream and relay the answer."""
     exchange = Exchange(route=route, observers=[RequestLog()])

@@ -183,7 +183,9 @@ def token_from_lean_row(alias: str, row: Sequence[Any] | None) -> WorkspaceToken
         ),
     )
     workspace = {"id": workspace_id, "status": status, "user_id": user_id, "project_id": project_id}
-    token.workspace = Workspace.from_db(alias, list(workspace), _in_field_order(Workspace, workspace))
+    token.workspace = Workspace.from_db(
+        alias, list(workspace), _in_field_order(Workspace, workspace)
+    )
     token.newest_task_id = task  # type: ignore[attr-defined]
     return _check(token)
 
