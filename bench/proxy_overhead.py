@@ -9,11 +9,15 @@ sends the same Anthropic Messages request straight to the fake and through the p
   steady 50 / delay requests per second rather than a saturation test;
 - streams: the fake stamps each text delta with the moment it sent it; the delay added per
   chunk is the arrival time minus that stamp, through the proxy minus direct; and the
-  time to first byte, through the proxy minus direct.
+  time to first byte, through the proxy minus direct;
+- 500 streams open at once through one worker, three times over: the worker's memory
+  after the third round may not exceed the first by more than 10 %.
 
-Prints a table with the targets and exits non-zero if one is missed.
+Direct and proxied measurements alternate in short rounds, so a burst of load from
+elsewhere on the machine lands on both. Each connection's first request (its TCP
+handshake) is left out. Prints a table with the targets; exits non-zero if one is missed.
 
-    .venv/bin/python bench/proxy_overhead.py [--seconds 10] [--upstream-delay 0.25]
+    .venv/bin/python bench/proxy_overhead.py [--seconds 12] [--upstream-delay 0.25]
 """
 
 import argparse
@@ -42,6 +46,7 @@ BODY = json.dumps(
     }
 ).encode()
 STREAM_BODY = json.dumps({**json.loads(BODY), "stream": True}).encode()
+ROUNDS = 4
 _STAMP = re.compile(rb'"text": "(\d+\.\d{6}) "')
 
 
@@ -118,6 +123,7 @@ async def closed_loop(
         reader, writer = await asyncio.open_connection(where.host, where.port)
         await asyncio.sleep(offset)  # spread the starts: arrivals, not a thundering herd
         try:
+            await exchange(reader, writer, raw)  # warms the connection; not counted
             while time.monotonic() < deadline:
                 timings.append(await exchange(reader, writer, raw))
         finally:
@@ -250,30 +256,73 @@ def streaming_rows(direct: list[Timing], proxied: list[Timing]) -> list[Row]:
     ]
 
 
-async def run_all(direct: Target, proxied: Target, args: argparse.Namespace) -> list[Row]:
+async def alternating(
+    direct: Target, proxied: Target, *, concurrency: int, seconds: float, stream: bool
+) -> tuple[list[Timing], list[Timing]]:
+    d: list[Timing] = []
+    p: list[Timing] = []
+    for _ in range(ROUNDS):
+        d += await closed_loop(
+            direct, concurrency=concurrency, seconds=seconds / ROUNDS, stream=stream
+        )
+        p += await closed_loop(
+            proxied, concurrency=concurrency, seconds=seconds / ROUNDS, stream=stream
+        )
+    return d, p
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+async def open_streams(proxied: Target, server_pid: int, count: int) -> list[Row]:
+    """`count` streams at once, three rounds; memory after each round."""
+    after: list[float] = []
+    for _ in range(3):
+        timings = await closed_loop(proxied, concurrency=count, seconds=2, stream=True)
+        if len(timings) < count or any(t.status != 200 for t in timings):
+            raise RuntimeError(f"{count} open streams: some failed")
+        after.append(rss_mib(server_pid))
+    growth = (after[2] - after[0]) / after[0] * 100
+    # Rows read: first round, third round, growth in MiB; the target is on the percentage.
+    return [
+        Row(f"{count} open streams: worker RSS MiB", after[0], after[2], None),
+        Row(f"{count} open streams: RSS growth %", 0.0, growth, 10.0),
+    ]
+
+
+async def run_all(
+    direct: Target, proxied: Target, server_pid: int, args: argparse.Namespace
+) -> list[Row]:
     # Warm both paths (connections, caches, the platform key) before measuring.
     await closed_loop(direct, concurrency=4, seconds=1, stream=False)
     await closed_loop(proxied, concurrency=4, seconds=1, stream=False)
     rows: list[Row] = []
     for concurrency, targets in ((1, {}), (50, {"p50": 2.0, "p99": 10.0})):
-        label = f"{concurrency} in flight"
-        d = await closed_loop(direct, concurrency=concurrency, seconds=args.seconds, stream=False)
-        p = await closed_loop(proxied, concurrency=concurrency, seconds=args.seconds, stream=False)
-        rows += compare(d, p, label, targets)
-    d = await closed_loop(direct, concurrency=args.streams, seconds=args.seconds, stream=True)
-    p = await closed_loop(proxied, concurrency=args.streams, seconds=args.seconds, stream=True)
+        d, p = await alternating(
+            direct, proxied, concurrency=concurrency, seconds=args.seconds, stream=False
+        )
+        rows += compare(d, p, f"{concurrency} in flight", targets)
+    d, p = await alternating(
+        direct, proxied, concurrency=args.streams, seconds=args.seconds, stream=True
+    )
     compare(d, p, "streams", {})
     rows += streaming_rows(d, p)
+    rows += await open_streams(proxied, server_pid, args.open_streams)
     return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
+    parser.add_argument("--seconds", type=float, default=12.0, help="per measurement")
     parser.add_argument("--upstream-delay", type=float, default=0.25)
     parser.add_argument("--streams", type=int, default=10, help="concurrent streams")
     parser.add_argument("--chunks", type=int, default=20, help="text deltas per stream")
     parser.add_argument("--chunk-delay", type=float, default=0.02)
+    parser.add_argument("--open-streams", type=int, default=500)
     args = parser.parse_args()
 
     fake_command = [sys.executable, "-m", "tests.fakes.upstream", "--stamp"]
@@ -293,7 +342,7 @@ def main() -> int:
         ]
         server_command += ["--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop"]
         server_command += ["--http", "httptools", "--lifespan", "off", "--no-access-log"]
-        with process(server_command, env):
+        with process(server_command, env) as server:
             wait_for("127.0.0.1", port)
             direct = target(upstream_url, "/v1/messages", {"x-api-key": PLATFORM_KEY})
             proxied = target(
@@ -301,10 +350,10 @@ def main() -> int:
                 "/ai/anthropic/v1/messages",
                 {"Authorization": f"Bearer {created['callback_token']}"},
             )
-            rows = asyncio.run(run_all(direct, proxied, args))
+            rows = asyncio.run(run_all(direct, proxied, server.pid, args))
 
     print(f"\nAI proxy overhead (upstream answers after {args.upstream_delay * 1000:.0f} ms)")
-    print(f"{'measure':34} {'direct ms':>10} {'proxy ms':>10} {'added ms':>9} {'target':>8}")
+    print(f"{'measure':34} {'direct':>10} {'proxy':>10} {'added':>9} {'target':>8}")
     for row in rows:
         target_text = f"≤ {row.target:g}" if row.target is not None else "-"
         mark = "" if row.ok else "  MISSED"
