@@ -151,10 +151,10 @@ class _Body(httpx.AsyncByteStream):
 
 
 class LeanTransport(httpx.AsyncBaseTransport):
-    def __init__(self, *, max_idle_per_origin: int = 64):
+    def __init__(self, *, max_idle_per_origin: int = 64, ssl_context: ssl.SSLContext | None = None):
         self._idle: dict[tuple[bytes, bytes, int], list[_Connection]] = {}
         self._max_idle = max_idle_per_origin
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl = ssl_context
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})

@@ -26,7 +26,8 @@ first out); `default` is used when the queue is empty.
     Hang(after_chunks=None)   # never answer; or stream that many chunks, then stall
 
 Recording: `received` (a list of `Received`: method, path, query, headers with lower-case
-names, body, `json()`, and `chunk_times`, the monotonic time each body chunk was sent);
+names, body, `json()`, `peer` (the client's address, one per connection), and
+`chunk_times`, the monotonic time each body chunk was sent);
 `disconnects` counts clients that went away before the answer was complete, and
 `wait_for_disconnect()` waits for the next one. `refused_url()` is an address where
 nothing listens.
@@ -96,6 +97,7 @@ class Received:
     query: str
     headers: dict[str, str]
     body: bytes
+    peer: tuple[str, int] | None = None  # the client's address: one per connection
     chunk_times: list[float] = field(default_factory=list)
 
     def json(self) -> Any:
@@ -138,7 +140,8 @@ class FakeUpstream:
         with self._disconnected:
             return self._disconnected.wait_for(lambda: self.disconnects > 0, timeout)
 
-    def start(self, port: int = 0) -> "FakeUpstream":
+    def start(self, port: int = 0, **tls: str) -> "FakeUpstream":
+        """Serve on loopback; `ssl_certfile=…, ssl_keyfile=…` serve HTTPS."""
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",
@@ -147,6 +150,7 @@ class FakeUpstream:
             log_level="warning",
             interface="asgi3",
             timeout_graceful_shutdown=1,
+            **tls,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -157,7 +161,7 @@ class FakeUpstream:
                 raise RuntimeError("the fake upstream did not start")
             time.sleep(0.01)
         bound = self._server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{bound}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{bound}"
         return self
 
     def stop(self) -> None:
@@ -183,6 +187,7 @@ class FakeUpstream:
             query=scope["query_string"].decode("latin-1"),
             headers={k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
             body=bytes(body),
+            peer=tuple(scope["client"]) if scope.get("client") else None,
         )
         self.received.append(record)
         behaviour = self._script.popleft() if self._script else self.default
