@@ -44,7 +44,7 @@ def test_a_connection_whose_answer_was_cut_short_is_not_reused(proxy: LiveProxy)
 
 
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1: (certificate file, key file)."""
     folder = tmp_path_factory.mktemp("tls")
     key = ec.generate_private_key(ec.SECP256R1())
@@ -73,7 +73,7 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
             serialization.NoEncryption(),
         )
     )
-    yield cert_file, key_file
+    return cert_file, key_file
 
 
 @pytest.fixture(scope="module")
