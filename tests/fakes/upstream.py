@@ -140,8 +140,10 @@ class FakeUpstream:
         with self._disconnected:
             return self._disconnected.wait_for(lambda: self.disconnects > 0, timeout)
 
-    def start(self, port: int = 0, **tls: str) -> "FakeUpstream":
-        """Serve on loopback; `ssl_certfile=…, ssl_keyfile=…` serve HTTPS."""
+    def start(
+        self, port: int = 0, *, ssl_certfile: str | None = None, ssl_keyfile: str | None = None
+    ) -> "FakeUpstream":
+        """Serve on loopback; with a certificate and its key, serve HTTPS."""
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",
@@ -150,7 +152,8 @@ class FakeUpstream:
             log_level="warning",
             interface="asgi3",
             timeout_graceful_shutdown=1,
-            **tls,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
@@ -161,7 +164,7 @@ class FakeUpstream:
                 raise RuntimeError("the fake upstream did not start")
             time.sleep(0.01)
         bound = self._server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{bound}"
+        self.url = f"{'https' if ssl_certfile else 'http'}://127.0.0.1:{bound}"
         return self
 
     def stop(self) -> None:
