@@ -153,13 +153,23 @@ def error_response(dialect: Dialect, error: ProxyError) -> HttpResponse:
     content = json.dumps(error_document(dialect, error)).encode()
     response = HttpResponse(content, status=error.status, content_type="application/json")
     response["Content-Length"] = str(len(content))
-    # The proxy's own `ai_proxy.request` line reports it; Django need not log it again.
-    response._has_been_logged = True  # type: ignore[attr-defined]
     for name, value in error.headers.items():
         response[name] = value
     if error.status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="sam"'
     return response
+
+
+def refusal_response(dialect: Dialect, error: ProxyError) -> HttpResponse:
+    """`error_response` for an error the proxy's own `ai_proxy.request` line reports, so
+    Django does not log it a second time."""
+    response = error_response(dialect, error)
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+def dialect_of(path: str) -> Dialect:
+    return Dialect.ANTHROPIC if path.startswith("/ai/anthropic/") else Dialect.OPENAI
 
 
 def stream_error_event(dialect: Dialect, error: ProxyError) -> bytes:

@@ -23,7 +23,7 @@ from ai_proxy.errors import (
     ModelNotAllowed,
     PayloadTooLarge,
     ProxyError,
-    error_response,
+    refusal_response,
     stream_error_event,
 )
 from ai_proxy.exchange import Exchange, RequestLog
@@ -49,7 +49,7 @@ async def proxy_request(request: HttpRequest, route: Route) -> HttpResponseBase:
     except ProxyError as error:
         exchange.refused(error)
         await exchange.finish()
-        return error_response(route.dialect, error)
+        return refusal_response(route.dialect, error)
     except asyncio.CancelledError:
         # The client went away before the answer started; 499 as web servers log it.
         exchange.client_disconnected = True
@@ -70,7 +70,7 @@ async def proxy_models(request: HttpRequest, route: Route) -> HttpResponseBase:
     except ProxyError as error:
         exchange.refused(error)
         await exchange.finish()
-        return error_response(route.dialect, error)
+        return refusal_response(route.dialect, error)
     data = [
         {"id": entry.id, "object": "model", "created": 0, "owned_by": entry.provider}
         for entry in sorted(config.catalog.values(), key=lambda entry: entry.id)

@@ -11,7 +11,14 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from ai_proxy import routes
-from ai_proxy.errors import Dialect, MethodNotAllowed, RouteNotFound, error_response
+from ai_proxy.errors import (
+    Dialect,
+    MethodNotAllowed,
+    ProxyError,
+    RouteNotFound,
+    dialect_of,
+    error_response,
+)
 from ai_proxy.proxy import proxy_models, proxy_request
 from ai_proxy.routes import Route
 
@@ -38,6 +45,11 @@ anthropic_count_tokens = _endpoint(routes.ANTHROPIC_COUNT_TOKENS, "POST", proxy_
 chat_completions = _endpoint(routes.CHAT_COMPLETIONS, "POST", proxy_request)
 responses = _endpoint(routes.RESPONSES, "POST", proxy_request)
 models = _endpoint(routes.MODELS, "GET", proxy_models)
+
+
+def server_failure(request: HttpRequest) -> HttpResponseBase:
+    """A bug: 500, in the dialect of the route (Django has logged the exception)."""
+    return error_response(dialect_of(request.path), ProxyError())
 
 
 @csrf_exempt

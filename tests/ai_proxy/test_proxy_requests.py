@@ -109,3 +109,19 @@ def test_a_wrong_method_is_a_405_in_the_dialect(proxy: LiveProxy):
     assert response.status_code == 405
     assert response.headers["Allow"] == "POST"
     assert response.json()["type"] == "error"
+
+
+def test_a_bug_is_a_500_in_the_dialect_and_still_logged(proxy: LiveProxy, monkeypatch, caplog):
+    def broken(*args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("ai_proxy.proxy._catalog_model", broken)
+
+    response = proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE)
+
+    assert response.status_code == 500
+    assert response.json() == {
+        "type": "error",
+        "error": {"type": "api_error", "message": "The AI proxy failed."},
+    }
+    assert any(record.exc_info for record in caplog.records if record.name == "django.request")
