@@ -97,7 +97,7 @@ def _configured_key(provider: str) -> str | None:
 # Per-process memory only, never the shared cache: plaintext keys must not leave the worker
 # that uses them. Entries live AI_PROXY_KEY_CACHE_SECONDS, which bounds how long a worker
 # keeps using a platform key after an admin replaced or deactivated it.
-_key_cache: dict[str, tuple[float, str | None]] = {}
+_key_cache: dict[str, tuple[float, str]] = {}
 
 
 def _cached_key(provider: str) -> tuple[bool, str | None]:
@@ -121,7 +121,8 @@ async def upstream_for(provider: str) -> Upstream:
             logger.error("credential.unreadable", extra={"credential_id": unreadable.credential_id})
             raise
         ttl = settings.AI_PROXY_KEY_CACHE_SECONDS
-        if ttl > 0:
+        # A missing key is not remembered: the first key an admin adds works at once.
+        if ttl > 0 and key:
             _key_cache[provider] = (time.monotonic() + ttl, key)
     if not key:
         raise UpstreamKeyMissing(

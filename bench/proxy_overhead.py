@@ -353,6 +353,7 @@ def main() -> int:
             rows = asyncio.run(run_all(direct, proxied, server.pid, args))
 
     print(f"\nAI proxy overhead (upstream answers after {args.upstream_delay * 1000:.0f} ms)")
+    print("(milliseconds, except the memory rows: MiB after the first and third rounds, growth %)")
     print(f"{'measure':34} {'direct':>10} {'proxy':>10} {'added':>9} {'target':>8}")
     for row in rows:
         target_text = f"≤ {row.target:g}" if row.target is not None else "-"

@@ -174,3 +174,13 @@ def test_an_upstream_5xx_is_answered_as_json_even_to_a_streaming_request(proxy: 
     assert response.status_code == 529
     assert response.headers["content-type"] == "application/json"
     assert response.json()["error"]["type"] == "overloaded_error"
+
+
+def test_the_first_platform_key_an_admin_adds_works_at_once(proxy: LiveProxy, settings):
+    settings.AI_PROXY_ANTHROPIC_API_KEY = ""
+    assert proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE).status_code == 503
+
+    add_credential("platform", "claude-code", CLAUDE_PLATFORM_KEY)
+
+    assert proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE).status_code == 200
+    assert proxy.upstream.last.headers["x-api-key"] == CLAUDE_PLATFORM_KEY
