@@ -27,6 +27,8 @@ from django.urls import set_script_prefix
 from django.utils.module_loading import import_string
 
 MIDDLEWARE = ("sam_project.middleware.request_id_middleware",)
+# How long, after the response is out, the disconnect watcher may take to return.
+_WATCHER_GRACE = 1.0
 
 
 class ProxyASGIHandler(ASGIHandler):
@@ -68,20 +70,24 @@ class ProxyASGIHandler(ASGIHandler):
             with contextlib.suppress(asyncio.CancelledError):
                 await self.send_response(response, send)
 
-        # As in Django: a client that disconnects cancels the response, which closes the
-        # upstream request or stream it was waiting on.
-        watcher = asyncio.create_task(self.listen_for_disconnect(receive))
+        # As in Django, a client that disconnects cancels the response, which closes the
+        # upstream request or stream it was waiting on. Unlike Django, the watcher is not
+        # cancelled once the response is out: the server's receive() returns by itself then,
+        # and a cancelled task per request would leave reference cycles (task, exception,
+        # traceback, frames, the request) for the garbage collector's slow passes.
+        watcher = asyncio.create_task(receive())
         responder = asyncio.create_task(respond())
         try:
             await asyncio.wait({watcher, responder}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (watcher, responder):
-                if task.done():
-                    with contextlib.suppress(RequestAborted):
-                        task.result()
-                else:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            if responder.done():
+                responder.result()
+                await asyncio.wait({watcher}, timeout=_WATCHER_GRACE)
+                if not watcher.done():  # a server whose receive() waits for the next request
+                    watcher.cancel()
+            else:
+                responder.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await responder
         finally:
             body_file.close()
 

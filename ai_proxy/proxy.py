@@ -31,6 +31,7 @@ from ai_proxy.models import Provider
 from ai_proxy.routes import Route
 from ai_proxy.upstream import (
     forwarded_headers,
+    upstream_close,
     upstream_failure,
     upstream_for,
     upstream_open,
@@ -146,23 +147,22 @@ async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase
         route.upstream_path,
         request.META.get("QUERY_STRING", ""),
         content,
-        forwarded_headers(upstream, {k.lower(): v for k, v in request.headers.items()}),
+        forwarded_headers(upstream, request.headers),
     )
     exchange.upstream_status = response.status_code
     if not response.is_success:
         raise await upstream_refusal(response)
-    exchange.status = response.status_code
     content_type = response.headers.get("content-type", "application/json")
     if content_type.startswith("text/event-stream"):
-        exchange.streamed = True
+        exchange.status, exchange.streamed = response.status_code, True
         return _streaming_response(exchange, response, content_type)
     try:
         answer = await response.aread()
     except httpx.TransportError as failure:
         raise upstream_failure(failure) from None
     finally:
-        await response.aclose()
-    exchange.completed = True
+        await upstream_close(response)
+    exchange.status, exchange.completed = response.status_code, True
     exchange.relayed(answer)
     await exchange.finish()
     relayed = HttpResponse(answer, status=response.status_code, content_type=content_type)
@@ -197,5 +197,5 @@ async def _relay(exchange: Exchange, upstream: httpx.Response) -> AsyncIterator[
     finally:
         if not exchange.completed and exchange.error is None:
             exchange.client_disconnected = True
-        await upstream.aclose()
+        await upstream_close(upstream)
         await exchange.finish()

@@ -11,6 +11,7 @@ import logging
 import re
 import time
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
 
@@ -148,7 +149,9 @@ def upstream_client() -> httpx.AsyncClient:
     return client
 
 
-def forwarded_headers(upstream: Upstream, client_headers: dict[str, str]) -> dict[str, str]:
+def forwarded_headers(upstream: Upstream, client_headers: Mapping[str, str]) -> dict[str, str]:
+    """The client headers worth passing on (`client_headers` matches names in any case),
+    the defaults the provider needs, and the platform key."""
     headers = {name: client_headers[name] for name in _FORWARDED_HEADERS if name in client_headers}
     if upstream.provider == Provider.ANTHROPIC:
         headers.setdefault("anthropic-version", ANTHROPIC_VERSION)
@@ -157,6 +160,17 @@ def forwarded_headers(upstream: Upstream, client_headers: dict[str, str]) -> dic
     headers["accept-encoding"] = "identity"
     headers.update(upstream.auth_headers())
     return headers
+
+
+async def upstream_close(response: httpx.Response) -> None:
+    await response.aclose()
+    # httpx's client links a response and its stream both ways. Unlinked, both are freed
+    # as soon as the request is done, instead of by a garbage collector pass, whose pauses
+    # grow with every such leftover of the requests in flight.
+    response.stream = _NO_BODY
+
+
+_NO_BODY = httpx.ByteStream(b"")
 
 
 def upstream_failure(failure: httpx.TransportError) -> ProxyError:
@@ -196,7 +210,7 @@ async def upstream_refusal(response: httpx.Response) -> UpstreamFailed:
     except httpx.TransportError:
         pass  # the status alone is enough to answer
     finally:
-        await response.aclose()
+        await upstream_close(response)
     headers = {name: response.headers[name] for name in _ERROR_HEADERS if name in response.headers}
     error_type, code = _error_identifiers(bytes(body))
     return UpstreamFailed(
