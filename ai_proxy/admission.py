@@ -5,9 +5,9 @@ Django would run these reads on a thread, and a thread handoff costs more than t
 themselves (the worker's event loop holds the GIL while it is busy, so the thread waits
 for it; measured at 1 to 5 ms per request under load). So:
 
-- the configuration snapshot is kept in process memory for `CONFIG_MEMO_SECONDS`, read
-  from the shared cache (on the database thread) when older: an admin's change reaches
-  every worker within that time on top of the cache's own;
+- the configuration snapshot is kept in process memory and refreshed from the shared cache
+  (on the database thread, in the background) once it is `CONFIG_MEMO_SECONDS` old: an
+  admin's change reaches every worker within about that time on top of the cache's own;
 - on SQLite, the embedded default, the token is read on the event loop through a read-only
   connection of the standard library's driver: a local read of one indexed row, cheaper
   than any handoff. On other databases the read runs on the proxy's database thread
@@ -15,6 +15,7 @@ for it; measured at 1 to 5 ms per request under load). So:
   (`workspaces.tokens.lean_lookup_sql`, `token_from_lean_row`).
 """
 
+import asyncio
 import logging
 import sqlite3
 import threading
@@ -50,21 +51,41 @@ _REJECTIONS = {
 }
 
 _config_memo: tuple[float, StoredConfig] | None = None
+_refresh: "asyncio.Task[None] | None" = None
 
 
 async def proxy_config() -> StoredConfig:
-    global _config_memo
+    """The configuration snapshot. Once one is in memory, requests never wait for the next:
+    an expired snapshot is still answered while one refresh runs in the background."""
+    global _refresh
     memo = _config_memo
-    if memo is not None and memo[0] > time.monotonic():
-        return memo[1]
+    if memo is None:
+        await _reload()
+        assert _config_memo is not None
+        return _config_memo[1]
+    if memo[0] <= time.monotonic() and (_refresh is None or _refresh.done()):
+        _refresh = asyncio.create_task(_reload_in_background())
+    return memo[1]
+
+
+async def _reload() -> None:
+    global _config_memo
     config = await db_read(stored_config)
     _config_memo = (time.monotonic() + CONFIG_MEMO_SECONDS, config)
-    return config
+
+
+async def _reload_in_background() -> None:
+    try:
+        await _reload()
+    except Exception:
+        # Nobody awaits this task: log here; the snapshot in memory stays, and the next
+        # request tries again.
+        logger.exception("ai_proxy.config_refresh_failed")
 
 
 def config_memo_clear() -> None:
-    global _config_memo
-    _config_memo = None
+    global _config_memo, _refresh
+    _config_memo, _refresh = None, None
 
 
 async def admit(request: HttpRequest, route: Route) -> tuple[StoredConfig, WorkspaceToken]:

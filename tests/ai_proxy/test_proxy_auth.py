@@ -1,5 +1,6 @@
 """Who may call the proxy: the kill switch first, then the workspace token (SPEC §6, §9)."""
 
+import time
 from datetime import timedelta
 
 import anthropic
@@ -168,3 +169,16 @@ def test_an_admin_can_turn_the_proxy_off_over_the_environment(proxy: LiveProxy, 
 
     assert response.status_code == 503
     assert openai_error(response)["code"] == "proxy_disabled"
+
+
+def test_an_admin_turning_the_proxy_off_reaches_a_serving_worker_within_seconds(proxy: LiveProxy):
+    assert proxy.post("v1/chat/completions", CHAT).status_code == 200
+    ProxySettings.objects.create(enabled=False)
+
+    deadline = time.monotonic() + 5
+    statuses = []
+    while time.monotonic() < deadline and 503 not in statuses:
+        statuses.append(proxy.post("v1/chat/completions", CHAT).status_code)
+        time.sleep(0.2)
+
+    assert statuses[-1] == 503
