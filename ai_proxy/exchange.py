@@ -1,14 +1,17 @@
 """One proxied request from start to outcome, and what watches it.
 
 An `Exchange` carries the facts of one request (route, token, model, status, timings) and
-hands every relayed chunk and the final outcome to its observers. Observers are how work
-that depends on what went through the proxy plugs in: the request log line now; usage
-accounting, which parses the token counts out of JSON bodies and SSE streams, next.
+hands every chunk the upstream sends, and then the outcome, to its observers: the request
+log line now, usage accounting (token counts from JSON bodies and SSE streams) next. A
+stream may also go through one rewriter, which decides what the client receives (to drop
+an event the proxy asked for and the client did not, or to translate a stream).
+`proxy.new_exchange` is where both are attached.
 """
 
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ai_proxy.errors import ProxyError
 from ai_proxy.routes import Route
@@ -28,10 +31,19 @@ class ExchangeObserver:
         """Called once the exchange is over, whatever the outcome."""
 
 
+class StreamRewriter(Protocol):
+    def feed(self, chunk: bytes) -> bytes:
+        """What the client receives for this upstream chunk (may be empty)."""
+
+    def close(self) -> bytes:
+        """What the client receives once the upstream stream has ended."""
+
+
 @dataclass(eq=False)
 class Exchange:
     route: Route
     observers: list[ExchangeObserver] = field(default_factory=list)
+    rewriter: StreamRewriter | None = None
     started: float = field(default_factory=time.perf_counter)
     token: WorkspaceToken | None = None
     model: str | None = None
@@ -46,11 +58,21 @@ class Exchange:
     completed: bool = False  # the whole upstream answer went through
     client_disconnected: bool = False
 
-    def relayed(self, chunk: bytes) -> None:
+    def observe(self, chunk: bytes) -> None:
+        """Show what the upstream sent (a stream's chunk, or a whole JSON answer)."""
         if self.first_byte_at is None:
             self.first_byte_at = time.perf_counter()
         for observer in self.observers:
             observer.on_chunk(self, chunk)
+
+    def relay(self, chunk: bytes) -> bytes:
+        """Observe a stream's chunk; returns what the client receives for it."""
+        self.observe(chunk)
+        return chunk if self.rewriter is None else self.rewriter.feed(chunk)
+
+    def relay_end(self) -> bytes:
+        """What the client receives after the last upstream chunk."""
+        return b"" if self.rewriter is None else self.rewriter.close()
 
     def refused(self, error: ProxyError) -> None:
         """The request ends with `error`; before the stream started, it is also the status."""

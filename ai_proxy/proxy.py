@@ -42,9 +42,14 @@ from credentials.catalog import AGENTS
 logger = logging.getLogger(__name__)
 
 
+def new_exchange(route: Route) -> Exchange:
+    """The per-request record, with what observes (and may rewrite) what it relays."""
+    return Exchange(route=route, observers=[RequestLog()])
+
+
 async def proxy_request(request: HttpRequest, route: Route) -> HttpResponseBase:
     """Forward one inference request upstream and relay the answer."""
-    exchange = Exchange(route=route, observers=[RequestLog()])
+    exchange = new_exchange(route)
     try:
         return await _forward(request, exchange)
     except ProxyError as error:
@@ -65,7 +70,7 @@ async def proxy_request(request: HttpRequest, route: Route) -> HttpResponseBase:
 
 async def proxy_models(request: HttpRequest, route: Route) -> HttpResponseBase:
     """The enabled catalog models this route's dialect serves, as an OpenAI model list."""
-    exchange = Exchange(route=route, observers=[RequestLog()])
+    exchange = new_exchange(route)
     try:
         config, exchange.token = await admit(request, route)
     except ProxyError as error:
@@ -163,7 +168,7 @@ async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase
     finally:
         await upstream_close(response)
     exchange.status, exchange.completed = response.status_code, True
-    exchange.relayed(answer)
+    exchange.observe(answer)
     await exchange.finish()
     relayed = HttpResponse(answer, status=response.status_code, content_type=content_type)
     relayed["Content-Length"] = str(len(answer))
@@ -186,9 +191,13 @@ async def _relay(exchange: Exchange, upstream: httpx.Response) -> AsyncIterator[
     went away) closes the upstream response at once."""
     try:
         async for chunk in upstream.aiter_bytes():
-            exchange.relayed(chunk)
-            yield chunk
+            relayed = exchange.relay(chunk)
+            if relayed:
+                yield relayed
         exchange.completed = True
+        tail = exchange.relay_end()
+        if tail:
+            yield tail
     except httpx.TransportError as failure:
         # The status is sent already: the failure goes to the client as an error event.
         error = upstream_failure(failure)
