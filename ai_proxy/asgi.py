@@ -3,8 +3,8 @@
 Django's own handler, minus what costs more than the proxy's work on its hot path:
 
 - no per-request thread context: Django gives each request its own thread for sync work
-  and joins it afterwards. The proxy's sync work (three reads) runs on one long-lived
-  thread instead, see `ai_proxy.dbthread`;
+  and joins it afterwards. The proxy's few reads need no thread on the common path and
+  otherwise run on one long-lived thread (`ai_proxy.admission`, `ai_proxy.dbthread`);
 - no request_started / request_finished signals: their receivers open and close the
   per-request database connections the line above does away with;
 - a lean middleware chain, natively async only. The project's other middleware (sessions,
