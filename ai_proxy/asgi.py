@@ -82,13 +82,13 @@ class ProxyASGIHandler(ASGIHandler):
             if responder.done():
                 responder.result()
                 await asyncio.wait({watcher}, timeout=_WATCHER_GRACE)
-                if not watcher.done():  # a server whose receive() waits for the next request
-                    watcher.cancel()
             else:
                 responder.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await responder
         finally:
+            if not watcher.done():  # a server whose receive() waits for the next request
+                watcher.cancel()
             body_file.close()
 
     async def read_body(self, receive: Any) -> Any:
