@@ -49,7 +49,8 @@ screenshots: $(VENV)/.installed-dev
 	SAM_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest -q tests/browser
 
 bench: $(VENV)/.installed-dev
-	for script in bench/*.py; do $(PY) $$script || exit 1; done
+	$(PY) bench/agent_key.py
+	$(PY) bench/proxy_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -189,6 +189,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ai_proxy.schema.add_proxy_paths",
+    ],
 }
 
 # --- Credentials ------------------------------------------------------------------------
@@ -225,6 +229,11 @@ AI_PROXY_READ_TIMEOUT = _read(
 )
 AI_PROXY_MAX_BODY_BYTES = _read(
     env.int, "AI_PROXY_MAX_BODY_BYTES", "a number of bytes", default=8 * 1024 * 1024
+)
+# How long a worker reuses a platform API key it read (process memory only, never the shared
+# cache); also how long it may keep using a key after an admin replaced it. 0: read per request.
+AI_PROXY_KEY_CACHE_SECONDS = _read(
+    env.float, "AI_PROXY_KEY_CACHE_SECONDS", "a number of seconds", default=30.0
 )
 AI_PROXY_RATE_LIMIT_RPM = _read(env.int, "AI_PROXY_RATE_LIMIT_RPM", "an integer", default=30)
 AI_PROXY_DAILY_INPUT_TOKENS = _read(

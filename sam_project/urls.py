@@ -8,6 +8,7 @@ from sam_project import views
 urlpatterns = [
     path("health", views.health),
     path("api/", include("workspaces.urls")),
+    path("ai/", include("ai_proxy.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -6,6 +6,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found, server_error
 
+from ai_proxy import views as proxy_views
+
 _API_PREFIXES = ("/api/", "/ai/")
 
 
@@ -42,7 +44,9 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return page_not_found(request, exception)
 
 
-def server_failure(request: HttpRequest) -> HttpResponse:
+def server_failure(request: HttpRequest) -> HttpResponseBase:
+    if request.path.startswith("/ai/"):
+        return proxy_views.server_failure(request)
     if request.path.startswith(_API_PREFIXES):
         return JsonResponse(
             {

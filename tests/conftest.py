@@ -5,27 +5,36 @@ bob is another user with his own workspace (`bob_ws`); admin_user is a superuser
 Helpers that are not fixtures live in `tests/support.py`.
 """
 
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
+from ai_proxy.admission import config_memo_clear
+from ai_proxy.upstream import key_cache_clear
 from tests.support import LiveWorkspace, make_workspace
 from workspaces.models import Project
 
-pytest_plugins = ["tests.live"]
+pytest_plugins = ["tests.live", "tests.fakes.fixtures"]
 
 User = get_user_model()
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """The proxy config snapshot and rate counters live in the cache: no test sees another's."""
+    """The proxy config snapshot and rate counters live in the cache, and the proxy keeps
+    platform keys and the snapshot briefly in process memory: no test sees another's."""
     cache.clear()
+    key_cache_clear()
+    config_memo_clear()
     yield
     cache.clear()
+    key_cache_clear()
+    config_memo_clear()
 
 
 @pytest.fixture(autouse=True)
@@ -77,3 +86,11 @@ def staff_user(db: Any) -> Any:
         )
     )
     return user
+
+
+@pytest.fixture
+def model_catalog(db: Any) -> None:
+    """The catalog the seed migration writes. Live-server tests need it put back: their
+    database is flushed after each of them, migration data included."""
+    seed_migration = importlib.import_module("ai_proxy.migrations.0002_seed_catalog")
+    seed_migration.seed(django_apps, None)

@@ -46,9 +46,15 @@ def _asgi_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
         url = server.start()
     yield url
     server.stop()
+    from ai_proxy.dbthread import db_thread_close
+
+    # The proxy keeps a connection on its own thread; the test database cannot be dropped
+    # (PostgreSQL) while it is open.
+    db_thread_close()
 
 
 @pytest.fixture
-def live_url(_asgi_server: str, transactional_db: Any) -> str:
-    """Base URL of the live server, e.g. http://127.0.0.1:40123 (no trailing slash)."""
+def live_url(_asgi_server: str, transactional_db: Any, model_catalog: None) -> str:
+    """Base URL of the live server, e.g. http://127.0.0.1:40123 (no trailing slash), over a
+    database holding what the migrations seed."""
     return _asgi_server

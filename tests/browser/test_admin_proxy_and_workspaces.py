@@ -1,8 +1,6 @@
-import importlib
 import re
 
 import pytest
-from django.apps import apps as django_apps
 from playwright.sync_api import Page, expect
 
 from ai_proxy.models import ProxySettings
@@ -14,16 +12,8 @@ from workspaces.tokens import hash_token
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def catalog():
-    """The seeded model catalog. Live-server tests empty every table after themselves, the
-    rows the migrations seeded included, so a later one puts them back."""
-    seed_migration = importlib.import_module("ai_proxy.migrations.0002_seed_catalog")
-    seed_migration.seed(django_apps, None)
-
-
 def test_an_admin_sets_a_default_model_and_sees_which_layer_is_in_force(
-    page: Page, admin_user, settings, catalog
+    page: Page, admin_user, settings
 ):
     settings.AI_PROXY_RATE_LIMIT_RPM = 60
     ProxySettings(default_model_opencode="gpt-5.2", daily_output_tokens=100_000).save()

@@ -1,0 +1,181 @@
+"""The proxy's errors, and the one place that renders them in each API dialect's shape.
+
+Clients are the providers' own SDKs and CLIs, which parse errors in their provider's shape:
+Anthropic `{"type": "error", "error": {"type", "message"}}`, OpenAI
+`{"error": {"message", "type", "param", "code"}}`. Messages never quote a key, a token or
+anything the upstream said.
+"""
+
+import json
+from enum import StrEnum
+
+from django.http import HttpResponse
+
+
+class Dialect(StrEnum):
+    ANTHROPIC = "anthropic"
+    OPENAI = "openai"
+
+
+class ProxyError(Exception):
+    """A refusal or failure answered to the client. `code` is stable, for machines and logs;
+    `error_type` is the provider-style type the client's SDK maps to an exception class."""
+
+    status = 500
+    code = "internal_error"
+    error_type = "api_error"
+    message = "The AI proxy failed."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        error_type: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        if message is not None:
+            self.message = message
+        if status is not None:
+            self.status = status
+        if error_type is not None:
+            self.error_type = error_type
+        self.headers = headers or {}
+        super().__init__(self.code)
+
+
+class ProxyDisabled(ProxyError):
+    status, code, error_type = 503, "proxy_disabled", "api_error"
+    message = "The platform AI proxy is turned off."
+
+
+class InvalidToken(ProxyError):
+    status, code, error_type = 401, "invalid_token", "authentication_error"
+    message = "Unknown token."
+
+
+class InsufficientScope(ProxyError):
+    status, code, error_type = 403, "insufficient_scope", "permission_error"
+    message = "This token cannot call the AI proxy."
+
+
+class BadRequest(ProxyError):
+    status, code, error_type = 400, "bad_request", "invalid_request_error"
+
+
+class ModelNotAllowed(ProxyError):
+    status, code, error_type = 400, "model_not_allowed", "invalid_request_error"
+
+
+class PayloadTooLarge(ProxyError):
+    status, code, error_type = 413, "payload_too_large", "request_too_large"
+    message = "The request body is too large."
+
+
+class RouteNotFound(ProxyError):
+    status, code, error_type = 404, "not_found", "not_found_error"
+    message = "No such endpoint."
+
+
+class MethodNotAllowed(ProxyError):
+    status, code, error_type = 405, "method_not_allowed", "invalid_request_error"
+
+
+class UpstreamKeyMissing(ProxyError):
+    status, code, error_type = 503, "upstream_key_missing", "api_error"
+
+
+class CredentialUnreadable(ProxyError):
+    status, code, error_type = 503, "credential_unreadable", "api_error"
+    message = (
+        "The platform credential for this provider cannot be decrypted; an admin must "
+        "restore the encryption key or replace the credential."
+    )
+
+    def __init__(self, *, credential_id: int):
+        super().__init__()
+        self.credential_id = credential_id
+
+
+class UpstreamUnreachable(ProxyError):
+    status, code, error_type = 502, "upstream_unreachable", "api_error"
+    message = "The upstream provider could not be reached."
+
+
+class UpstreamTimeout(ProxyError):
+    status, code, error_type = 504, "upstream_timeout", "timeout_error"
+    message = "The upstream provider did not answer in time."
+
+
+class UpstreamFailed(ProxyError):
+    """The upstream answered non-2xx. Its status, error type and error code are kept, since
+    clients act on them (Codex compacts on `context_length_exceeded`); its message is not,
+    since it may name the platform's account."""
+
+    code = "upstream_error"
+
+    def __init__(self, *, status: int, error_type: str, code: str | None, headers: dict[str, str]):
+        super().__init__(
+            f"The upstream provider answered {status} ({error_type}).",
+            status=status,
+            error_type=error_type,
+            headers=headers,
+        )
+        if code:
+            self.code = code
+
+
+# The Anthropic dialect has types of its own for some statuses; OpenAI uses these names.
+_OPENAI_TYPES = {
+    "authentication_error": "invalid_request_error",
+    "permission_error": "invalid_request_error",
+    "not_found_error": "invalid_request_error",
+    "request_too_large": "invalid_request_error",
+    "timeout_error": "server_error",
+    "api_error": "server_error",
+}
+
+
+def error_document(dialect: Dialect, error: ProxyError) -> dict[str, object]:
+    if dialect is Dialect.ANTHROPIC:
+        return {"type": "error", "error": {"type": error.error_type, "message": error.message}}
+    return {
+        "error": {
+            "message": error.message,
+            "type": _OPENAI_TYPES.get(error.error_type, error.error_type),
+            "param": None,
+            "code": error.code,
+        }
+    }
+
+
+def error_response(dialect: Dialect, error: ProxyError) -> HttpResponse:
+    content = json.dumps(error_document(dialect, error)).encode()
+    response = HttpResponse(content, status=error.status, content_type="application/json")
+    response["Content-Length"] = str(len(content))
+    for name, value in error.headers.items():
+        response[name] = value
+    if error.status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="sam"'
+    return response
+
+
+def refusal_response(dialect: Dialect, error: ProxyError) -> HttpResponse:
+    """`error_response` for an error the proxy's own `ai_proxy.request` line reports, so
+    Django does not log it a second time."""
+    response = error_response(dialect, error)
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+def dialect_of(path: str) -> Dialect:
+    return Dialect.ANTHROPIC if path.startswith("/ai/anthropic/") else Dialect.OPENAI
+
+
+def stream_error_event(dialect: Dialect, error: ProxyError) -> bytes:
+    """An error after the stream has started (the status is already sent), as an SSE event
+    the dialect's SDKs raise on."""
+    data = json.dumps(error_document(dialect, error))
+    if dialect is Dialect.ANTHROPIC:
+        return f"event: error\ndata: {data}\n\n".encode()
+    return f"data: {data}\n\n".encode()

@@ -1,0 +1,186 @@
+"""What the client sees when the upstream refuses, fails, hangs or cannot be reached, and
+when the platform has no usable key (SPEC §9 errors)."""
+
+import time
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.ai_proxy.live_proxy import CHAT, CLAUDE_MESSAGE, RESPONSE, LiveProxy
+from tests.fakes.fixtures import ENV_ANTHROPIC_KEY
+from tests.fakes.upstream import Fail, Hang, refused_url
+from tests.support import CLAUDE_PLATFORM_KEY, add_credential
+
+
+def test_an_upstream_500_keeps_its_status_and_type_but_not_its_message(proxy: LiveProxy):
+    proxy.upstream.answer_next(Fail(500, "api_error", message="internal detail: org-123"))
+
+    response = proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE)
+
+    assert response.status_code == 500
+    assert response.json() == {
+        "type": "error",
+        "error": {
+            "type": "api_error",
+            "message": "The upstream provider answered 500 (api_error).",
+        },
+    }
+    assert "org-123" not in response.text
+
+
+def test_an_upstream_rate_limit_passes_its_type_and_retry_after_on(proxy: LiveProxy):
+    proxy.upstream.answer_next(Fail(429, "rate_limit_error", headers={"retry-after": "7"}))
+
+    with pytest.raises(anthropic.RateLimitError) as raised:
+        proxy.anthropic().messages.create(**CLAUDE_MESSAGE)
+
+    assert raised.value.response.headers["retry-after"] == "7"
+    assert raised.value.response.json()["error"]["type"] == "rate_limit_error"
+
+
+def test_an_openai_error_code_clients_act_on_is_kept(proxy: LiveProxy):
+    proxy.upstream.answer_next(
+        Fail(400, "invalid_request_error", code="context_length_exceeded", message="too long: 9")
+    )
+
+    with pytest.raises(openai.BadRequestError) as raised:
+        proxy.openai().responses.create(**RESPONSE)
+
+    assert raised.value.code == "context_length_exceeded"
+    assert "too long" not in raised.value.message
+
+
+def test_an_upstream_error_that_is_not_json_still_keeps_its_status(proxy: LiveProxy, settings):
+    settings.AI_PROXY_OPENAI_UPSTREAM = f"{proxy.upstream.url}/not-an-api"
+
+    response = proxy.post("v1/chat/completions", CHAT)
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "upstream_error"
+
+
+def test_a_refused_connection_is_a_502(proxy: LiveProxy, settings):
+    settings.AI_PROXY_ANTHROPIC_UPSTREAM = refused_url()
+
+    response = proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE)
+
+    assert response.status_code == 502
+    assert response.json()["error"]["type"] == "api_error"
+    assert "could not be reached" in response.json()["error"]["message"]
+
+
+def test_a_hung_upstream_is_a_504_within_the_read_timeout_and_is_let_go(proxy: LiveProxy, settings):
+    settings.AI_PROXY_READ_TIMEOUT = 0.5
+    proxy.upstream.answer_next(Hang())
+
+    started = time.monotonic()
+    response = proxy.post("v1/chat/completions", CHAT)
+
+    assert response.status_code == 504
+    assert response.json()["error"]["code"] == "upstream_timeout"
+    assert time.monotonic() - started < 3
+    assert proxy.upstream.wait_for_disconnect(timeout=5)
+
+
+def test_an_upstream_that_stalls_mid_stream_ends_it_with_an_error_event(proxy: LiveProxy, settings):
+    settings.AI_PROXY_READ_TIMEOUT = 0.5
+    proxy.upstream.answer_next(Hang(after_chunks=4))
+
+    with (
+        proxy.anthropic().messages.stream(**CLAUDE_MESSAGE) as stream,
+        pytest.raises(anthropic.APIStatusError) as raised,
+    ):
+        stream.until_done()
+
+    assert raised.value.type == "timeout_error"
+
+
+def test_an_openai_stream_that_stalls_raises_in_the_sdk(proxy: LiveProxy, settings):
+    settings.AI_PROXY_READ_TIMEOUT = 0.5
+    proxy.upstream.answer_next(Hang(after_chunks=2))
+
+    with pytest.raises(openai.APIError) as raised:
+        list(proxy.openai().chat.completions.create(**CHAT, stream=True))
+
+    assert "did not answer in time" in raised.value.message
+
+
+def test_no_platform_key_is_a_503_that_names_no_secret(proxy: LiveProxy, settings):
+    settings.AI_PROXY_ANTHROPIC_API_KEY = ""
+
+    response = proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE)
+
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error == {
+        "type": "api_error",
+        "message": "The platform has no API key for the anthropic provider; an admin must add one.",
+    }
+    assert proxy.upstream.received == []
+
+
+def test_an_unreadable_platform_credential_is_a_503_and_nothing_is_sent(
+    proxy: LiveProxy, settings, caplog
+):
+    credential = add_credential("platform", "claude-code", CLAUDE_PLATFORM_KEY)
+    settings.CREDENTIAL_ENCRYPTION_KEYS = "k9:" + "9" * 64
+
+    response = proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE)
+
+    assert response.status_code == 503
+    assert response.json()["error"]["type"] == "api_error"
+    assert "cannot be decrypted" in response.json()["error"]["message"]
+    assert proxy.upstream.received == []
+    unreadable = [r for r in caplog.records if r.getMessage() == "credential.unreadable"]
+    assert unreadable[0].credential_id == credential.pk
+
+
+def test_an_oauth_platform_credential_is_not_used_as_an_api_key(proxy: LiveProxy):
+    add_credential(
+        "platform", "claude-code", "sk-ant-oat01-platform-oauth-00000000", kind="oauth-token"
+    )
+
+    proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE)
+
+    assert proxy.upstream.last.headers["x-api-key"] == ENV_ANTHROPIC_KEY
+
+
+def test_a_worker_picks_up_a_new_platform_key_once_its_cached_key_expires(
+    proxy: LiveProxy, settings
+):
+    settings.AI_PROXY_KEY_CACHE_SECONDS = 0.3
+    proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE)
+    add_credential("platform", "claude-code", CLAUDE_PLATFORM_KEY)
+
+    proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE)
+    time.sleep(0.4)
+    proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE)
+
+    keys = [call.headers["x-api-key"] for call in proxy.upstream.received]
+    assert keys == [ENV_ANTHROPIC_KEY, ENV_ANTHROPIC_KEY, CLAUDE_PLATFORM_KEY]
+
+
+def test_an_upstream_5xx_is_answered_as_json_even_to_a_streaming_request(proxy: LiveProxy):
+    proxy.upstream.answer_next(Fail(529, "overloaded_error"))
+
+    response = httpx.post(
+        f"{proxy.base}/anthropic/v1/messages",
+        json={**CLAUDE_MESSAGE, "stream": True},
+        headers={"Authorization": f"Bearer {proxy.token}"},
+    )
+
+    assert response.status_code == 529
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"]["type"] == "overloaded_error"
+
+
+def test_the_first_platform_key_an_admin_adds_works_at_once(proxy: LiveProxy, settings):
+    settings.AI_PROXY_ANTHROPIC_API_KEY = ""
+    assert proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE).status_code == 503
+
+    add_credential("platform", "claude-code", CLAUDE_PLATFORM_KEY)
+
+    assert proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE).status_code == 200
+    assert proxy.upstream.last.headers["x-api-key"] == CLAUDE_PLATFORM_KEY
