@@ -28,7 +28,7 @@ run: $(VENV)/.installed .env
 	$(PY) manage.py check --fail-level ERROR
 	$(PY) manage.py bootstrap_demo --base-url http://$(HOST):$(PORT)
 	$(VENV)/bin/uvicorn sam_project.asgi:application --host $(HOST) --port $(PORT) \
-		--loop uvloop --http httptools --lifespan off --no-access-log
+		--loop uvloop --http httptools --lifespan on --no-access-log
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest $(PYTEST_ARGS)

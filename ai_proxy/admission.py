@@ -17,15 +17,12 @@ for it; measured at 1 to 5 ms per request under load). So:
 
 import asyncio
 import logging
-import sqlite3
-import threading
 import time
 
-from django.conf import settings
 from django.http import HttpRequest
 
 from ai_proxy.config import StoredConfig, proxy_enabled, stored_config, token_mode
-from ai_proxy.dbthread import db_read
+from ai_proxy.dbthread import db_read, read_row
 from ai_proxy.errors import Dialect, InsufficientScope, InvalidToken, ProxyDisabled
 from ai_proxy.routes import Route
 from workspaces.models import TokenKind, WorkspaceToken
@@ -34,7 +31,6 @@ from workspaces.tokens import (
     bearer_token,
     lean_lookup_sql,
     lookup_hash,
-    token_authenticate_lean,
     token_from_lean_row,
 )
 
@@ -115,28 +111,5 @@ async def admit(request: HttpRequest, route: Route) -> tuple[StoredConfig, Works
 
 async def _authenticate(raw: str) -> WorkspaceToken:
     alias = WorkspaceToken.objects.db
-    if settings.DATABASES[alias]["ENGINE"] != "django.db.backends.sqlite3":
-        return await db_read(token_authenticate_lean, raw)
-    digest = lookup_hash(raw)
-    sql = lean_lookup_sql(alias).replace("%s", "?")
-    try:
-        row = _sqlite_reader(alias).execute(sql, [digest]).fetchone()
-    except sqlite3.Error:
-        _sqlite_readers.connection = None  # reopened by the next request
-        raise
+    row = await read_row(alias, lean_lookup_sql(alias), [lookup_hash(raw)])
     return token_from_lean_row(alias, row)
-
-
-_sqlite_readers = threading.local()
-
-
-def _sqlite_reader(alias: str) -> sqlite3.Connection:
-    """This thread's read-only connection to the database file (reopened when it changes,
-    as it does when a test database is set up)."""
-    name = str(settings.DATABASES[alias]["NAME"])
-    connection = getattr(_sqlite_readers, "connection", None)
-    if connection is None or _sqlite_readers.name != name:
-        connection = sqlite3.connect(name, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA query_only = ON")
-        _sqlite_readers.connection, _sqlite_readers.name = connection, name
-    return connection

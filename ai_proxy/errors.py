@@ -7,6 +7,7 @@ anything the upstream said.
 """
 
 import json
+from collections.abc import Mapping
 from enum import StrEnum
 
 from django.http import HttpResponse
@@ -25,6 +26,8 @@ class ProxyError(Exception):
     code = "internal_error"
     error_type = "api_error"
     message = "The AI proxy failed."
+    # Extra facts for the error object (a limit's figures); SDKs keep keys they do not know.
+    details: Mapping[str, object] = {}
 
     def __init__(
         self,
@@ -125,6 +128,28 @@ class UpstreamFailed(ProxyError):
             self.code = code
 
 
+class LimitReached(ProxyError):
+    """A 429 for a rate limit or a daily budget, with the figures and when it resets.
+    Both SDKs raise their `RateLimitError` for it; `Retry-After` says when to come back."""
+
+    status, error_type = 429, "rate_limit_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        retry_after: int,
+        used: object = None,
+        limit: object = None,
+        headers: dict[str, str] | None = None,
+        **extra: object,
+    ):
+        self.code = code
+        super().__init__(message, headers={**(headers or {}), "Retry-After": str(retry_after)})
+        self.details = {"used": used, "limit": limit, "retry_after": retry_after, **extra}
+
+
 # The Anthropic dialect has types of its own for some statuses; OpenAI uses these names.
 _OPENAI_TYPES = {
     "authentication_error": "invalid_request_error",
@@ -133,18 +158,24 @@ _OPENAI_TYPES = {
     "request_too_large": "invalid_request_error",
     "timeout_error": "server_error",
     "api_error": "server_error",
+    "rate_limit_error": "rate_limit_exceeded",
 }
 
 
 def error_document(dialect: Dialect, error: ProxyError) -> dict[str, object]:
+    details = error.details
     if dialect is Dialect.ANTHROPIC:
-        return {"type": "error", "error": {"type": error.error_type, "message": error.message}}
+        return {
+            "type": "error",
+            "error": {"type": error.error_type, "message": error.message, **details},
+        }
     return {
         "error": {
             "message": error.message,
             "type": _OPENAI_TYPES.get(error.error_type, error.error_type),
             "param": None,
             "code": error.code,
+            **details,
         }
     }
 

@@ -2,17 +2,18 @@
 
 An `Exchange` carries the facts of one request (route, token, model, status, timings) and
 hands every chunk the upstream sends, and then the outcome, to its observers: the request
-log line now, usage accounting (token counts from JSON bodies and SSE streams) next. A
-stream may also go through one rewriter, which decides what the client receives (to drop
-an event the proxy asked for and the client did not, or to translate a stream).
-`proxy.new_exchange` is where both are attached.
+log line and usage accounting. A metered stream also goes through its meter, which reads
+the token counts and decides what the client receives (it drops an event the proxy asked
+for and the client did not, or translates the stream). `proxy.new_exchange` attaches the
+observers; `proxy._forward` the meter.
 """
 
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
 
+from ai_proxy.accounting import StreamMeter
+from ai_proxy.config import CatalogModel
 from ai_proxy.errors import ProxyError
 from ai_proxy.routes import Route
 from workspaces.models import WorkspaceToken
@@ -31,23 +32,19 @@ class ExchangeObserver:
         """Called once the exchange is over, whatever the outcome."""
 
 
-class StreamRewriter(Protocol):
-    def feed(self, chunk: bytes) -> bytes:
-        """What the client receives for this upstream chunk (may be empty)."""
-
-    def close(self) -> bytes:
-        """What the client receives once the upstream stream has ended."""
-
-
 @dataclass(eq=False)
 class Exchange:
     route: Route
     observers: list[ExchangeObserver] = field(default_factory=list)
-    rewriter: StreamRewriter | None = None
+    # A stream's meter: it reads usage from the stream and decides what the client receives
+    # for each chunk (it may drop an event the client did not ask for, or translate).
+    rewriter: StreamMeter | None = None
     started: float = field(default_factory=time.perf_counter)
     token: WorkspaceToken | None = None
     model: str | None = None
     provider: str | None = None
+    price: CatalogModel | None = None
+    usage_dialect: str | None = None  # how to read usage from the answer; None: not metered
     stream_requested: bool = False
     streamed: bool = False
     status: int | None = None

@@ -4,21 +4,26 @@ Which limit is in force: a per-user override, else the admin's proxy settings, e
 environment (`AI_PROXY_RATE_LIMIT_RPM`, `AI_PROXY_DAILY_*`). A request is refused once the
 recorded usage has reached a limit (used ≥ limit): one below is still served, so a single
 request can overshoot by its own size. Rate counters live in the Django cache (one fixed
-window per user and minute, incremented atomically — Redis when `REDIS_URL` is set); budgets
-are read from the database (`DailyUsage`, per UTC day).
+window per user and minute, incremented atomically — shared by every worker with Redis);
+budgets are read from the database (`DailyUsage`, per UTC day).
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import FilteredRelation, Q
+from django.db import connections
+from django.utils import timezone
 
 from ai_proxy.config import StoredConfig
+from ai_proxy.dbthread import read_row
+from ai_proxy.errors import LimitReached
+from ai_proxy.models import DailyUsage, UserProxyLimit
+from workspaces.models import WorkspaceToken
 
 WINDOW_SECONDS = 60
 T = TypeVar("T")
@@ -34,7 +39,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class UserDay:
-    """A user's overrides and the usage recorded for them today (one query, see `user_day`)."""
+    """A user's limit overrides and the usage recorded for them today (see `user_day_sql`)."""
 
     override_rpm: int | None = None
     override_input: int | None = None
@@ -59,33 +64,12 @@ class RateWindow:
         }
 
 
-class LimitExceeded(Exception):
-    """A 429: which limit, the figures, and when it resets."""
-
-    def __init__(
-        self,
-        *,
-        limit_name: str,
-        message: str,
-        retry_after: int,
-        used: int | str | None = None,
-        limit: int | str | None = None,
-        window: RateWindow | None = None,
-    ):
-        super().__init__(message)
-        self.limit_name = limit_name
-        self.message = message
-        self.retry_after = retry_after
-        self.used = used
-        self.limit = limit
-        self.window = window
-
-
 def _first(*values: T | None) -> T:
     return next(value for value in values if value is not None)
 
 
 def effective_limits(config: StoredConfig, day: UserDay) -> Limits:
+    cost_caps = (day.override_cost, config.daily_cost_cap_usd, settings.AI_PROXY_DAILY_COST_CAP_USD)
     return Limits(
         requests_per_minute=_first(
             day.override_rpm, config.rate_limit_rpm, settings.AI_PROXY_RATE_LIMIT_RPM
@@ -96,62 +80,72 @@ def effective_limits(config: StoredConfig, day: UserDay) -> Limits:
         daily_output_tokens=_first(
             day.override_output, config.daily_output_tokens, settings.AI_PROXY_DAILY_OUTPUT_TOKENS
         ),
-        daily_cost_cap_usd=next(
-            (
-                value
-                for value in (
-                    day.override_cost,
-                    config.daily_cost_cap_usd,
-                    settings.AI_PROXY_DAILY_COST_CAP_USD,
-                )
-                if value is not None
-            ),
-            None,
-        ),
+        daily_cost_cap_usd=next((cap for cap in cost_caps if cap is not None), None),
+    )
+
+
+@functools.cache
+def user_day_sql(alias: str) -> str:
+    """A user's overrides and today's usage in one prepared query (see `user_day_params`),
+    written once like the token lookup: the proxy runs it on every request."""
+    quote = connections[alias].ops.quote_name
+    usage, limits = quote(DailyUsage._meta.db_table), quote(UserProxyLimit._meta.db_table)
+    user_id, day = quote("user_id"), quote("day")
+    override = ["rate_limit_rpm", "daily_input_tokens", "daily_output_tokens", "daily_cost_cap_usd"]
+    columns = [f"l.{quote(name)}" for name in override]
+    columns += [f"d.{quote(name)}" for name in ("input_tokens", "output_tokens", "cost_usd")]
+    # Only quoted table and column names from the models go into the text. Both outer joins
+    # hang off a one-row select, so a user with neither row still gets one row back.
+    return (
+        f"SELECT {', '.join(columns)} FROM (SELECT 1 AS one) u "  # noqa: S608
+        f"LEFT JOIN {usage} d ON d.{user_id} = %s AND d.{day} = %s "
+        f"LEFT JOIN {limits} l ON l.{user_id} = %s"
+    )
+
+
+def user_day_params(user_id: int, now: datetime) -> list[Any]:
+    return [user_id, now.date(), user_id]
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def user_day_from_row(row: Any) -> UserDay:
+    rpm, input_cap, output_cap, cost_cap, used_input, used_output, used_cost = row
+    return UserDay(
+        override_rpm=rpm,
+        override_input=input_cap,
+        override_output=output_cap,
+        override_cost=_decimal(cost_cap),
+        input_tokens=used_input or 0,
+        output_tokens=used_output or 0,
+        cost_usd=_decimal(used_cost) or Decimal(0),
     )
 
 
 def user_day(user_id: int, now: datetime) -> UserDay:
-    """The user's limit overrides and today's recorded usage, in one query."""
-    row = (
-        get_user_model()
-        .objects.filter(pk=user_id)
-        .annotate(
-            today=FilteredRelation(
-                "daily_proxy_usage", condition=Q(daily_proxy_usage__day=now.date())
-            )
-        )
-        .values(
-            "proxy_limit__rate_limit_rpm",
-            "proxy_limit__daily_input_tokens",
-            "proxy_limit__daily_output_tokens",
-            "proxy_limit__daily_cost_cap_usd",
-            "today__input_tokens",
-            "today__output_tokens",
-            "today__cost_usd",
-        )
-        .first()
-    )
-    if row is None:
-        return UserDay()
-    return UserDay(
-        override_rpm=row["proxy_limit__rate_limit_rpm"],
-        override_input=row["proxy_limit__daily_input_tokens"],
-        override_output=row["proxy_limit__daily_output_tokens"],
-        override_cost=row["proxy_limit__daily_cost_cap_usd"],
-        input_tokens=row["today__input_tokens"] or 0,
-        output_tokens=row["today__output_tokens"] or 0,
-        cost_usd=row["today__cost_usd"] or Decimal(0),
-    )
+    """`user_day_sql` through Django's connection (for code that is not on the hot path)."""
+    alias = DailyUsage.objects.db
+    with connections[alias].cursor() as cursor:
+        cursor.execute(user_day_sql(alias), user_day_params(user_id, now))
+        return user_day_from_row(cursor.fetchone())
 
 
 def seconds_to_midnight(now: datetime) -> int:
-    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return max(1, int((midnight - now).total_seconds() + 0.999))
+    return max(1, int((next_midnight(now) - now).total_seconds() + 0.999))
+
+
+def next_midnight(now: datetime) -> datetime:
+    return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def count_request(user_id: int, limit: int, now: datetime) -> RateWindow:
-    """Count one request in this minute's window; raises `LimitExceeded` past the limit."""
+    """Count one request in this minute's window; raises `LimitReached` past the limit.
+
+    Called on the event loop: the local-memory cache is in process, and a Redis round trip
+    costs less than handing the call to a thread.
+    """
     epoch = int(now.timestamp())
     window_start = epoch - epoch % WINDOW_SECONDS
     reset = window_start + WINDOW_SECONDS - epoch
@@ -164,15 +158,14 @@ def count_request(user_id: int, limit: int, now: datetime) -> RateWindow:
         count = 1
     window = RateWindow(limit=limit, remaining=max(0, limit - count), reset_seconds=reset)
     if count > limit:
-        raise LimitExceeded(
-            limit_name="requests_per_minute",
-            message=(
-                f"Rate limit reached: {limit} requests per minute. Try again in {reset} seconds."
-            ),
+        raise LimitReached(
+            f"Rate limit reached: {limit} requests per minute. Try again in {reset} seconds.",
+            code="rate_limit_exceeded",
             retry_after=reset,
             used=count - 1,
             limit=limit,
-            window=window,
+            headers=window.headers(),
+            limit_name="requests_per_minute",
         )
     return window
 
@@ -185,17 +178,31 @@ def check_budget(day: UserDay, limits: Limits, now: datetime) -> None:
         ("daily_cost_cap_usd", "spend (USD)", day.cost_usd, limits.daily_cost_cap_usd),
     ]
     for name, label, used, limit in budgets:
-        if limit is not None and used >= limit:
-            retry_after = seconds_to_midnight(now)
-            used_text = str(used) if isinstance(used, int) else f"{used:.2f}"
-            limit_text = str(limit) if isinstance(limit, int) else f"{limit:.2f}"
-            raise LimitExceeded(
-                limit_name=name,
-                message=(
-                    f"Daily {label} budget reached ({used_text} of {limit_text}). "
-                    "It resets at 00:00 UTC."
-                ),
-                retry_after=retry_after,
-                used=used if isinstance(used, int) else used_text,
-                limit=limit if isinstance(limit, int) else limit_text,
-            )
+        if limit is None or used < limit:
+            continue
+        shown_used = used if isinstance(used, int) else f"{used:.2f}"
+        shown_limit = limit if isinstance(limit, int) else f"{limit:.2f}"
+        raise LimitReached(
+            f"Daily {label} budget reached ({shown_used} of {shown_limit}). "
+            "It resets at 00:00 UTC.",
+            code="daily_budget_exceeded",
+            retry_after=seconds_to_midnight(now),
+            used=shown_used,
+            limit=shown_limit,
+            limit_name=name,
+            resets_at=next_midnight(now).isoformat(),
+        )
+
+
+async def enforce_limits(token: WorkspaceToken, config: StoredConfig) -> RateWindow:
+    """The rate limit, then the daily budgets, of the token's user; raises `LimitReached`.
+    Returns the rate window, for the `X-RateLimit-*` headers of the answer."""
+    now = timezone.now()
+    user_id = token.workspace.user_id
+    alias = DailyUsage.objects.db
+    row = await read_row(alias, user_day_sql(alias), user_day_params(user_id, now))
+    day = user_day_from_row(row)
+    limits = effective_limits(config, day)
+    window = count_request(user_id, limits.requests_per_minute, now)
+    check_budget(day, limits, now)
+    return window

@@ -8,7 +8,8 @@ Every refusal is a `ProxyError`, rendered in the route's dialect by `errors.erro
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -27,7 +28,8 @@ from ai_proxy.errors import (
     stream_error_event,
 )
 from ai_proxy.exchange import Exchange, RequestLog
-from ai_proxy.models import Provider
+from ai_proxy.limits import enforce_limits
+from ai_proxy.plans import plan
 from ai_proxy.routes import Route
 from ai_proxy.upstream import (
     forwarded_headers,
@@ -37,6 +39,7 @@ from ai_proxy.upstream import (
     upstream_open,
     upstream_refusal,
 )
+from ai_proxy.usage import UsageRecorder
 from credentials.catalog import AGENTS
 
 logger = logging.getLogger(__name__)
@@ -44,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 def new_exchange(route: Route) -> Exchange:
     """The per-request record, with what observes (and may rewrite) what it relays."""
-    return Exchange(route=route, observers=[RequestLog()])
+    return Exchange(route=route, observers=[RequestLog(), UsageRecorder()])
 
 
 async def proxy_request(request: HttpRequest, route: Route) -> HttpResponseBase:
@@ -103,6 +106,18 @@ def _json_object(request: HttpRequest) -> dict[str, Any]:
     return body
 
 
+_SNAPSHOT_SUFFIX = re.compile(r"-\d{8}$")
+
+
+def _catalog_entry(catalog: dict[str, CatalogModel], requested: str) -> CatalogModel | None:
+    """The enabled entry for a model id, or for a dated snapshot of it (`claude-haiku-4-5-
+    20251001` is `claude-haiku-4-5`): agents ask for snapshots by default."""
+    entry = catalog.get(requested)
+    if entry is None:
+        entry = catalog.get(_SNAPSHOT_SUFFIX.sub("", requested))
+    return entry
+
+
 def _catalog_model(body: dict[str, Any], route: Route, config: StoredConfig) -> CatalogModel:
     """The enabled catalog entry the request is for; a request without a model gets the
     default of the agent that uses this route, written into the body."""
@@ -112,17 +127,13 @@ def _catalog_model(body: dict[str, Any], route: Route, config: StoredConfig) -> 
         body["model"] = requested
     if not isinstance(requested, str) or not requested:
         raise BadRequest("'model' must be a non-empty string.")
-    entry = config.catalog.get(requested)
+    entry = _catalog_entry(config.catalog, requested)
     if entry is not None and entry.provider in route.providers:
         return entry
     allowed = sorted(m.id for m in config.catalog.values() if m.provider in route.providers)
-    if entry is not None and entry.provider == Provider.ANTHROPIC:
-        raise ModelNotAllowed(
-            f"The model '{requested}' is served on /ai/anthropic/v1/messages; on this route "
-            f"the available models are: {', '.join(allowed) or 'none'}."
-        )
+    where = "on this route" if entry is not None else "here"
     raise ModelNotAllowed(
-        f"The model '{requested[:100]}' is not available. "
+        f"The model '{requested[:100]}' is not available {where}. "
         f"Available models: {', '.join(allowed) or 'none'}."
     )
 
@@ -141,15 +152,16 @@ async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase
     config, exchange.token = await admit(request, route)
     body = _json_object(request)
     entry = _catalog_model(body, route, config)
-    exchange.model, exchange.provider = entry.id, entry.provider
+    exchange.model, exchange.provider, exchange.price = entry.id, entry.provider, entry
     exchange.stream_requested = body.get("stream") is True
-    content = _upstream_body(body)
-    # Rate limits and daily budgets (SPEC §10) are checked here: after the model is known,
-    # before any upstream work.
+    forward = plan(route, entry, body)
+    exchange.usage_dialect = forward.usage_dialect
+    content = _upstream_body(forward.body)
+    window = await enforce_limits(exchange.token, config)
     upstream = await upstream_for(entry.provider)
     response = await upstream_open(
         upstream,
-        route.upstream_path,
+        forward.upstream_path,
         request.META.get("QUERY_STRING", ""),
         content,
         forwarded_headers(upstream, request.headers),
@@ -160,7 +172,23 @@ async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase
     content_type = response.headers.get("content-type", "application/json")
     if content_type.startswith("text/event-stream"):
         exchange.status, exchange.streamed = response.status_code, True
-        return _streaming_response(exchange, response, content_type)
+        if forward.new_stream_meter is not None:
+            exchange.rewriter = forward.new_stream_meter()
+        relayed: HttpResponseBase = _streaming_response(exchange, response, content_type)
+    else:
+        relayed = await _answer(exchange, response, content_type, forward.convert_answer)
+    for name, value in window.headers().items():
+        relayed[name] = value
+    return relayed
+
+
+async def _answer(
+    exchange: Exchange,
+    response: httpx.Response,
+    content_type: str,
+    convert: Callable[[bytes], bytes] | None,
+) -> HttpResponse:
+    """A JSON answer, read whole, observed (usage), converted if translated, and relayed."""
     try:
         answer = await response.aread()
     except httpx.TransportError as failure:
@@ -170,6 +198,8 @@ async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase
     exchange.status, exchange.completed = response.status_code, True
     exchange.observe(answer)
     await exchange.finish()
+    if convert is not None:
+        answer, content_type = convert(answer), "application/json"
     relayed = HttpResponse(answer, status=response.status_code, content_type=content_type)
     relayed["Content-Length"] = str(len(answer))
     return relayed

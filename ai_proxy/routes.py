@@ -31,13 +31,12 @@ ANTHROPIC_COUNT_TOKENS = Route(
     default_agent="claude-code",
     metered=False,
 )
-# Claude models on chat completions need translation to the Messages API, which is not
-# offered yet; until it is, this route serves the OpenAI-shaped providers only.
+# Claude models here are translated to the Messages API and back (`ai_proxy.translate`).
 CHAT_COMPLETIONS = Route(
     name="openai.chat_completions",
     dialect=Dialect.OPENAI,
     upstream_path="/chat/completions",
-    providers=(Provider.OPENAI, Provider.OPENAI_COMPATIBLE),
+    providers=(Provider.OPENAI, Provider.OPENAI_COMPATIBLE, Provider.ANTHROPIC),
     default_agent="opencode",
 )
 RESPONSES = Route(

@@ -100,7 +100,7 @@ def main() -> int:
                 "--http",
                 "httptools",
                 "--lifespan",
-                "off",
+                "on",
                 "--no-access-log",
                 "--log-level",
                 "warning",

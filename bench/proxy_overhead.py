@@ -341,7 +341,7 @@ def main() -> int:
             "sam_project.asgi:application",
         ]
         server_command += ["--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop"]
-        server_command += ["--http", "httptools", "--lifespan", "off", "--no-access-log"]
+        server_command += ["--http", "httptools", "--lifespan", "on", "--no-access-log"]
         with process(server_command, env) as server:
             wait_for("127.0.0.1", port)
             direct = target(upstream_url, "/v1/messages", {"x-api-key": PLATFORM_KEY})

@@ -15,6 +15,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sam_project.settings")
 django_application = get_asgi_application()
 
 from ai_proxy.asgi import ProxyASGIHandler  # noqa: E402 - needs the app registry
+from ai_proxy.usage import usage_writes_drain  # noqa: E402 - needs the app registry
 from sam_project.checks import refuse_to_start_on_errors  # noqa: E402 - needs the app registry
 
 refuse_to_start_on_errors()
@@ -27,8 +28,22 @@ proxy_application = ProxyASGIHandler()
 gc.freeze()
 
 
+async def lifespan(receive: Any, send: Any) -> None:
+    """Server start and stop. On stop, usage records still being written are awaited."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await usage_writes_drain()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "http" and scope["path"].startswith("/ai/"):
+    if scope["type"] == "lifespan":
+        await lifespan(receive, send)
+    elif scope["type"] == "http" and scope["path"].startswith("/ai/"):
         await proxy_application(scope, receive, send)
     else:
         await django_application(scope, receive, send)

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import uvicorn
 
+from ai_proxy.usage import pending_usage_writes
+
 
 class ThreadedServer:
     def __init__(self, app: Any, **config: Any):
@@ -54,7 +56,12 @@ def _asgi_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def live_url(_asgi_server: str, transactional_db: Any, model_catalog: None) -> str:
+def live_url(_asgi_server: str, transactional_db: Any, model_catalog: None) -> Iterator[str]:
     """Base URL of the live server, e.g. http://127.0.0.1:40123 (no trailing slash), over a
     database holding what the migrations seed."""
-    return _asgi_server
+    yield _asgi_server
+    # Usage is recorded after each answer is out; let those writes land before the database
+    # is emptied for the next test (they would race the flush).
+    deadline = time.monotonic() + 10
+    while pending_usage_writes() and time.monotonic() < deadline:
+        time.sleep(0.01)

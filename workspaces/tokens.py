@@ -119,7 +119,7 @@ _LEAN_WORKSPACE_FIELDS = ("status", "user_id", "project_id")
 
 @functools.cache
 def lean_lookup_sql(alias: str) -> str:
-    """The one query of `token_authenticate_lean`, written once: the ORM would compile its
+    """The token lookup of the AI proxy's hot path, written once: the ORM would compile its
     equivalent on every call, which costs several times what running it does. The token
     hash is its only parameter (`%s`)."""
     quote = connections[alias].ops.quote_name
@@ -192,17 +192,6 @@ def token_from_lean_row(alias: str, row: Sequence[Any] | None) -> WorkspaceToken
 
 def _in_field_order(model: type[Model], values: dict[str, Any]) -> list[Any]:
     return [values[f.attname] for f in model._meta.concrete_fields if f.attname in values]
-
-
-def token_authenticate_lean(raw: str) -> WorkspaceToken:
-    """`token_authenticate` for the AI proxy's hot path: the same checks and one query, not
-    compiled per call (see `lean_lookup_sql`)."""
-    digest = lookup_hash(raw)
-    alias = WorkspaceToken.objects.db
-    with connections[alias].cursor() as cursor:
-        cursor.execute(lean_lookup_sql(alias), [digest])
-        row = cursor.fetchone()
-    return token_from_lean_row(alias, row)
 
 
 def tokens_revoke(*, workspace: Workspace) -> int:

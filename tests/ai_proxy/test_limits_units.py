@@ -7,7 +7,8 @@ import pytest
 
 from ai_proxy.accounting import RequestFacts, Usage, usage_record
 from ai_proxy.config import CatalogModel, stored_config
-from ai_proxy.limits import LimitExceeded, check_budget, count_request, effective_limits, user_day
+from ai_proxy.errors import LimitReached
+from ai_proxy.limits import check_budget, count_request, effective_limits, user_day
 from ai_proxy.models import DailyUsage, ProxySettings, UsageRecord, UserProxyLimit
 
 pytestmark = pytest.mark.django_db
@@ -71,11 +72,14 @@ def test_one_below_the_input_budget_is_served_and_at_it_refused(alice, settings)
 
     record(alice, 1, 0, day=NOON.date())
     day = user_day(alice.pk, NOON)
-    with pytest.raises(LimitExceeded) as refused:
+    with pytest.raises(LimitReached) as refused:
         check_budget(day, effective_limits(stored_config(), day), NOON)
-    assert refused.value.limit_name == "daily_input_tokens"
-    assert (refused.value.used, refused.value.limit) == (100, 100)
-    assert refused.value.retry_after == 12 * 3600
+    details = refused.value.details
+    assert details["limit_name"] == "daily_input_tokens"
+    assert (details["used"], details["limit"]) == (100, 100)
+    assert details["retry_after"] == 12 * 3600
+    assert details["resets_at"] == "2026-12-02T00:00:00+00:00"
+    assert refused.value.headers["Retry-After"] == str(12 * 3600)
     assert "00:00 UTC" in refused.value.message
 
 
@@ -84,16 +88,18 @@ def test_the_output_and_cost_budgets(alice, settings):
     settings.AI_PROXY_DAILY_COST_CAP_USD = Decimal("1.00")
     record(alice, 0, 10, day=NOON.date())
     day = user_day(alice.pk, NOON)
-    with pytest.raises(LimitExceeded, match="output tokens"):
+    with pytest.raises(LimitReached) as refused:
         check_budget(day, effective_limits(stored_config(), day), NOON)
+    assert "output tokens" in refused.value.message
 
     settings.AI_PROXY_DAILY_OUTPUT_TOKENS = 10**9
     settings.AI_PROXY_DAILY_INPUT_TOKENS = 10**9
     record(alice, 1_000_000, 0, day=NOON.date())  # $1.00 + $0.00005
     day = user_day(alice.pk, NOON)
-    with pytest.raises(LimitExceeded, match="spend") as refused:
+    with pytest.raises(LimitReached) as refused:
         check_budget(day, effective_limits(stored_config(), day), NOON)
-    assert refused.value.limit == "1.00"
+    assert "spend" in refused.value.message
+    assert refused.value.details["limit"] == "1.00"
 
 
 def test_budgets_reset_at_utc_midnight(alice, settings):
@@ -112,16 +118,16 @@ def test_the_rate_limit_serves_the_limit_and_refuses_the_next(alice):
         window = count_request(alice.pk, 3, NOON)
         assert window.remaining == 2 - served
 
-    with pytest.raises(LimitExceeded) as refused:
+    with pytest.raises(LimitReached) as refused:
         count_request(alice.pk, 3, NOON)
-    assert refused.value.retry_after == 60
-    assert refused.value.window is not None
-    assert refused.value.window.headers()["X-RateLimit-Remaining"] == "0"
+    assert refused.value.details["retry_after"] == 60
+    assert refused.value.headers["X-RateLimit-Remaining"] == "0"
+    assert refused.value.headers["Retry-After"] == "60"
 
 
 def test_the_rate_window_turns_over_each_minute(alice, bob):
     count_request(alice.pk, 1, NOON)
-    with pytest.raises(LimitExceeded):
+    with pytest.raises(LimitReached):
         count_request(alice.pk, 1, NOON.replace(second=59))
 
     count_request(alice.pk, 1, NOON.replace(minute=1))

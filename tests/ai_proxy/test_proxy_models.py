@@ -1,7 +1,6 @@
 """Every route serves only enabled catalog models; a request without one gets the default."""
 
 import httpx
-import openai
 import pytest
 
 from ai_proxy.models import ModelCatalogEntry, ProxySettings
@@ -51,12 +50,21 @@ def test_an_openai_model_is_refused_on_the_anthropic_route(proxy: LiveProxy):
     assert response.status_code == 400
 
 
-def test_a_claude_model_on_chat_completions_points_to_the_anthropic_route(proxy: LiveProxy):
-    with pytest.raises(openai.BadRequestError) as raised:
-        proxy.openai().chat.completions.create(**{**CHAT, "model": "claude-sonnet-4-6"})
+def test_a_dated_snapshot_of_a_catalog_model_is_served_as_that_model(proxy: LiveProxy):
+    response = proxy.post(
+        "anthropic/v1/messages", {**CLAUDE_MESSAGE, "model": "claude-haiku-4-5-20251001"}
+    )
 
-    assert raised.value.code == "model_not_allowed"
-    assert "/ai/anthropic/v1/messages" in raised.value.message
+    assert response.status_code == 200
+    assert proxy.upstream.last.json()["model"] == "claude-haiku-4-5-20251001"
+
+
+def test_a_snapshot_of_a_model_outside_the_catalog_is_refused(proxy: LiveProxy):
+    response = proxy.post(
+        "anthropic/v1/messages", {**CLAUDE_MESSAGE, "model": "claude-opus-9-9-20260101"}
+    )
+
+    assert response.status_code == 400
     assert proxy.upstream.received == []
 
 
@@ -105,7 +113,7 @@ def test_an_environment_default_outside_the_catalog_is_refused_not_forwarded(
 
 
 def test_the_model_list_follows_the_catalog(proxy: LiveProxy):
-    ModelCatalogEntry.objects.filter(id="gpt-5.2").update(enabled=False)
+    ModelCatalogEntry.objects.filter(id__in=["gpt-5.2", "claude-opus-4-6"]).update(enabled=False)
     ModelCatalogEntry.objects.create(id="local-coder", provider="openai-compatible", label="x")
 
     response = httpx.get(
@@ -113,7 +121,13 @@ def test_the_model_list_follows_the_catalog(proxy: LiveProxy):
     )
 
     assert response.status_code == 200
-    assert [m["id"] for m in response.json()["data"]] == ["gpt-4.1", "gpt-4.1-mini", "local-coder"]
+    assert [m["id"] for m in response.json()["data"]] == [
+        "claude-haiku-4-5",
+        "claude-sonnet-4-6",
+        "gpt-4.1",
+        "gpt-4.1-mini",
+        "local-coder",
+    ]
     assert response.json()["object"] == "list"
 
 

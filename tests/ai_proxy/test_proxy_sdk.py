@@ -130,4 +130,12 @@ def test_the_openai_sdk_streams_a_response(proxy: LiveProxy):
 def test_the_openai_sdk_lists_the_enabled_models_the_openai_routes_serve(proxy: LiveProxy):
     models = [model.id for model in proxy.openai().models.list()]
 
-    assert models == ["gpt-4.1", "gpt-4.1-mini", "gpt-5.2"]
+    # Claude models are served on chat completions too, translated.
+    assert models == [
+        "claude-haiku-4-5",
+        "claude-opus-4-6",
+        "claude-sonnet-4-6",
+        "gpt-4.1",
+        "gpt-4.1-mini",
+        "gpt-5.2",
+    ]

@@ -55,6 +55,9 @@ def _prompt(request: dict[str, Any]) -> str:
     return ""
 
 
+_OVERLOADED = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+
+
 class Answer:
     """One successful (or hanging) answer, JSON or streamed."""
 
@@ -181,7 +184,10 @@ class Answer:
             ),
         )
         yield False, lambda: event("ping", {"type": "ping"})
-        for piece in self._deltas():
+        for number, piece in enumerate(self._deltas()):
+            if self.reply.error_after is not None and number == self.reply.error_after:
+                yield False, lambda: event("error", _OVERLOADED)
+                return
             yield (
                 True,
                 lambda piece=piece: event(
@@ -194,18 +200,48 @@ class Answer:
                 ),
             )
         yield False, lambda: event("content_block_stop", {"type": "content_block_stop", "index": 0})
+        for index, tool in enumerate(self.reply.tool_use, start=1):
+            yield from self._tool_use_events(event, index, tool)
         yield (
             False,
             lambda: event(
                 "message_delta",
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "delta": {"stop_reason": self.reply.stop_reason, "stop_sequence": None},
                     "usage": {"output_tokens": self.output_tokens},
                 },
             ),
         )
         yield False, lambda: event("message_stop", {"type": "message_stop"})
+
+    def _tool_use_events(self, event: Any, index: int, tool: dict[str, Any]) -> Any:
+        start = {"type": "tool_use", "id": tool["id"], "name": tool["name"], "input": {}}
+        yield (
+            False,
+            lambda: event(
+                "content_block_start",
+                {"type": "content_block_start", "index": index, "content_block": start},
+            ),
+        )
+        arguments = json.dumps(tool["input"])
+        middle = len(arguments) // 2
+        for part in (arguments[:middle], arguments[middle:]):
+            yield (
+                True,
+                lambda part=part: event(
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "input_json_delta", "partial_json": part},
+                    },
+                ),
+            )
+        yield (
+            False,
+            lambda: event("content_block_stop", {"type": "content_block_stop", "index": index}),
+        )
 
     # --- OpenAI chat completions ----------------------------------------------------------
     def _chat_usage(self) -> Any:
@@ -337,7 +373,8 @@ class Answer:
             return {"input_tokens": self.input_tokens}
         if dialect == "anthropic":
             content = [{"type": "text", "text": self.text}]
-            return self._anthropic_message(content, "end_turn", self.output_tokens)
+            content += [{"type": "tool_use", **tool} for tool in self.reply.tool_use]
+            return self._anthropic_message(content, self.reply.stop_reason, self.output_tokens)
         if dialect == "chat":
             return {
                 "id": f"chatcmpl-fake{self.number}",

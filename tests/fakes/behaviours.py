@@ -16,6 +16,11 @@ class Reply:
     chunk_delay: float = 0.0  # streams: seconds between text deltas
     delay: float = 0.0  # seconds before the response headers
     stamp: bool = False  # streams: each delta's text is the monotonic time it was sent
+    # Anthropic only: how the answer ends, tool calls after the text ({"id", "name",
+    # "input"}), and a stream that reports an error event after this many text deltas.
+    stop_reason: str = "end_turn"
+    tool_use: tuple[dict[str, Any], ...] = ()
+    error_after: int | None = None
 
 
 @dataclass(frozen=True)
