@@ -7,6 +7,7 @@ asked upstream for the usage chunk (`stream_options.include_usage`) and the clie
 that chunk is removed again.
 """
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connections, transaction
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from ai_proxy.config import CatalogModel
@@ -222,6 +223,53 @@ class RequestFacts:
     route: str
 
 
+_RECORD_FIELDS = (
+    "user_id", "workspace_id", "project_id", "task_id", "model", "provider", "route",
+    "input_tokens", "output_tokens", "cost_usd", "status", "streamed", "latency_ms", "ttfb_ms",
+    "created_at",
+)  # fmt: skip
+_DAY_FIELDS = ("user_id", "day", "requests", "input_tokens", "output_tokens", "cost_usd")
+
+
+def _field(model: type[Model], name: str) -> Field[Any, Any]:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)  # concrete columns only
+    return field
+
+
+@functools.cache
+def _write_sql(alias: str) -> tuple[str, str]:
+    """The two statements of `usage_record`, written once: the proxy runs them after every
+    answer, and the ORM would compile them each time, at several times their running cost."""
+    quote = connections[alias].ops.quote_name
+
+    def insert(model: type[Model], fields: tuple[str, ...]) -> str:
+        columns = ", ".join(quote(_field(model, name).column) for name in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        table = quote(model._meta.db_table)
+        return f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - model names
+
+    day = quote(DailyUsage._meta.db_table)
+    adds = ", ".join(
+        f"{quote(name)} = {day}.{quote(name)} + EXCLUDED.{quote(name)}"
+        for name in ("requests", "input_tokens", "output_tokens", "cost_usd")
+    )
+    # One statement adds to the day's row or creates it, atomically in the database (an
+    # upsert), so concurrent writers in any number of processes lose no increment.
+    upsert = (
+        f"{insert(DailyUsage, _DAY_FIELDS)} "
+        f"ON CONFLICT ({quote('user_id')}, {quote('day')}) DO UPDATE SET {adds}"
+    )
+    return insert(UsageRecord, _RECORD_FIELDS), upsert
+
+
+def _prepared(
+    model: type[Model], fields: tuple[str, ...], values: dict[str, Any], alias: str
+) -> list[Any]:
+    connection = connections[alias]
+    return [_field(model, name).get_db_prep_save(values[name], connection) for name in fields]
+
+
 def usage_record(
     *,
     facts: RequestFacts,
@@ -232,50 +280,37 @@ def usage_record(
     latency_ms: int,
     ttfb_ms: int | None,
     day: date | None = None,
-) -> UsageRecord:
-    """Write the usage record and add it to the user's day, in one transaction.
-
-    The day's row is incremented with F() expressions (an UPDATE the database applies
-    atomically) and created on first use; a concurrent first insert loses the race on the
-    unique constraint and falls back to the increment, so no request is ever lost.
-    """
+) -> None:
+    """Write the usage record and add it to the user's day, in one transaction."""
+    now = timezone.now()
     cost = usage.cost(price)
-    day = day or timezone.now().date()
-    increments = {
-        "requests": F("requests") + 1,
-        "input_tokens": F("input_tokens") + usage.input_tokens,
-        "output_tokens": F("output_tokens") + usage.output_tokens,
-        "cost_usd": F("cost_usd") + cost,
+    record = {
+        "user_id": facts.user_id,
+        "workspace_id": facts.workspace_id,
+        "project_id": facts.project_id,
+        "task_id": facts.task_id,
+        "model": facts.model,
+        "provider": facts.provider,
+        "route": facts.route,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cost_usd": cost,
+        "status": status,
+        "streamed": streamed,
+        "latency_ms": latency_ms,
+        "ttfb_ms": ttfb_ms,
+        "created_at": now,
     }
-    with transaction.atomic():
-        record = UsageRecord.objects.create(
-            user_id=facts.user_id,
-            workspace_id=facts.workspace_id,
-            project_id=facts.project_id,
-            task_id=facts.task_id,
-            model=facts.model,
-            provider=facts.provider,
-            route=facts.route,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cost_usd=cost,
-            status=status,
-            streamed=streamed,
-            latency_ms=latency_ms,
-            ttfb_ms=ttfb_ms,
-        )
-        today = DailyUsage.objects.filter(user_id=facts.user_id, day=day)
-        if not today.update(**increments):
-            try:
-                with transaction.atomic():
-                    DailyUsage.objects.create(
-                        user_id=facts.user_id,
-                        day=day,
-                        requests=1,
-                        input_tokens=usage.input_tokens,
-                        output_tokens=usage.output_tokens,
-                        cost_usd=cost,
-                    )
-            except IntegrityError:
-                today.update(**increments)
-    return record
+    totals = {
+        "user_id": facts.user_id,
+        "day": day or now.date(),
+        "requests": 1,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cost_usd": cost,
+    }
+    alias = UsageRecord.objects.db
+    insert, upsert = _write_sql(alias)
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+        cursor.execute(insert, _prepared(UsageRecord, _RECORD_FIELDS, record, alias))
+        cursor.execute(upsert, _prepared(DailyUsage, _DAY_FIELDS, totals, alias))

@@ -163,6 +163,10 @@ def server_env(db_path: str, upstream_url: str) -> dict[str, str]:
         "AI_PROXY_PUBLIC_URL": "http://127.0.0.1",
         "AI_PROXY_ANTHROPIC_UPSTREAM": upstream_url,
         "AI_PROXY_ANTHROPIC_API_KEY": PLATFORM_KEY,
+        # The benchmark measures the proxy's work, limits included, not their refusals.
+        "AI_PROXY_RATE_LIMIT_RPM": "100000000",
+        "AI_PROXY_DAILY_INPUT_TOKENS": "1000000000000",
+        "AI_PROXY_DAILY_OUTPUT_TOKENS": "1000000000000",
         # The production default: one JSON line per request, written (here to /dev/null).
         "LOG_LEVEL": "INFO",
     }
