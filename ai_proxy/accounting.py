@@ -231,7 +231,7 @@ _RECORD_FIELDS = (
 _DAY_FIELDS = ("user_id", "day", "requests", "input_tokens", "output_tokens", "cost_usd")
 
 
-def _field(model: type[Model], name: str) -> Field[Any, Any]:
+def _field(model: type[Model], name: str) -> "Field[Any, Any]":
     field = model._meta.get_field(name)
     assert isinstance(field, Field)  # concrete columns only
     return field
