@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+from django.utils.functional import SimpleLazyObject
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -24,7 +25,7 @@ _REJECTIONS = {
 
 
 class WorkspaceTokenAuthentication(BaseAuthentication):
-    """`Authorization: Bearer sam_cb_…`: one indexed query loads token, workspace and user."""
+    """`Authorization: Bearer sam_cb_…`: one indexed query loads the token and its workspace."""
 
     def authenticate(self, request: Request) -> tuple[Any, WorkspaceToken] | None:
         header = request.META.get("HTTP_AUTHORIZATION")
@@ -42,7 +43,8 @@ class WorkspaceTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 _REJECTIONS[rejected.reason], code="invalid_token"
             ) from None
-        return token.workspace.user, token
+        # The user is loaded only if something asks for it; the API's views need the token.
+        return SimpleLazyObject(lambda: token.workspace.user), token
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="sam"'
