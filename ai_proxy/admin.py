@@ -27,7 +27,7 @@ from ai_proxy.models import (
 from ai_proxy.usage_charts import model_colours, tokens_by_bucket_chart, top_users_chart
 from ai_proxy.usage_stats import DEFAULT_PERIOD, PERIODS, usage_summary
 from credentials.catalog import PROXY_ELIGIBLE_AGENTS
-from sam_project.admin import SuperuserOnly
+from sam_project.admin import ReadOnlyAdmin, SuperuserOnly
 
 
 def _shown(value: Any) -> Any:
@@ -176,17 +176,6 @@ class UserProxyLimitAdmin(SuperuserOnly, admin.ModelAdmin):
     search_fields = ["user__username", "user__email"]
     list_select_related = ["user"]
     autocomplete_fields = ["user"]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(DailyUsage)

@@ -38,14 +38,6 @@ logger = logging.getLogger(__name__)
 
 CONFIG_MEMO_SECONDS = 1.0
 
-_REJECTIONS = {
-    "malformed": "Unknown token.",
-    "unknown": "Unknown token.",
-    "revoked": "This token has been revoked.",
-    "expired": "This token has expired.",
-    "workspace_not_running": "The workspace of this token is not running.",
-}
-
 _config_memo: tuple[float, StoredConfig] | None = None
 _refresh: "asyncio.Task[None] | None" = None
 
@@ -101,7 +93,7 @@ async def admit(request: HttpRequest, route: Route) -> tuple[StoredConfig, Works
         token = await _authenticate(raw)
     except TokenRejected as rejected:
         logger.info("auth.token_rejected", extra={"reason": rejected.reason})
-        raise InvalidToken(_REJECTIONS[rejected.reason]) from None
+        raise InvalidToken(rejected.message) from None
     if token.kind == TokenKind.CALLBACK and token_mode(config) == "scoped":
         raise InsufficientScope(
             "The AI proxy accepts only proxy tokens here; ask the agent-key endpoint for one."

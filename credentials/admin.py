@@ -31,7 +31,7 @@ from credentials.services import (
     credential_save,
     credential_set_active,
 )
-from sam_project.admin import SuperuserOnly
+from sam_project.admin import ReadOnlyAdmin, ReadOnlyInline, SuperuserOnly
 
 RECENT_EVENTS = 50
 
@@ -45,31 +45,15 @@ class RecentEventsFormSet(BaseInlineFormSet):
         return self._recent
 
 
-class CredentialEventInline(admin.TabularInline):
+class CredentialEventInline(ReadOnlyInline):
     model = CredentialEvent
     fk_name = "credential"
     formset = RecentEventsFormSet
     fields = readonly_fields = ("created_at", "action", "actor_user", "actor_workspace")
-    extra = 0
-    max_num = 0
-    can_delete = False
     verbose_name_plural = f"Audit trail (newest {RECENT_EVENTS})"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CredentialEvent]:
         return super().get_queryset(request).select_related("actor_user", "actor_workspace")
-
-    # The trail is part of the credential's page: whoever may see the row sees its history.
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _target(row: Credential) -> tuple[Any, ...]:
@@ -278,7 +262,7 @@ class ProjectCredentialAdmin(CredentialAdmin):
 
 
 @admin.register(CredentialEvent)
-class CredentialEventAdmin(admin.ModelAdmin):
+class CredentialEventAdmin(ReadOnlyAdmin):
     """The audit trail, read-only. Platform rows' events are for superusers."""
 
     list_display = [
@@ -301,12 +285,3 @@ class CredentialEventAdmin(admin.ModelAdmin):
         if not request.user.is_superuser:
             queryset = queryset.exclude(scope=Scope.PLATFORM)
         return queryset
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

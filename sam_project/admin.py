@@ -1,4 +1,4 @@
-"""Admin site branding, and the access rule shared by the pages only superusers may open."""
+"""Admin site branding, and the access rules several admin pages share."""
 
 from typing import Any
 
@@ -29,3 +29,38 @@ class SuperuserOnly:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_module_permission(request)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record nobody edits here (usage, audit events): listed and viewed only."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown on their parent's page (tokens, tasks, audit events), never edited there."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    # Part of the parent's page: whoever may see the parent sees these.
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True

@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
+from sam_project.admin import ReadOnlyInline
 from workspaces.models import Project, Task, TokenKind, Workspace, WorkspaceToken
 from workspaces.tokens import token_mint, tokens_revoke, workspace_stop
 
@@ -26,26 +27,6 @@ class ProjectAdmin(admin.ModelAdmin):
     search_fields = ["name", "owner__username"]
     list_select_related = ["owner"]
     autocomplete_fields = ["owner"]
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    # Part of the workspace's page: whoever may see the workspace sees these.
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return True
 
 
 class TokenInline(ReadOnlyInline):

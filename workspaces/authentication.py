@@ -15,14 +15,6 @@ from workspaces.tokens import TokenRejected, bearer_token, token_authenticate
 
 logger = logging.getLogger(__name__)
 
-_REJECTIONS = {
-    "malformed": "Unknown token.",
-    "unknown": "Unknown token.",
-    "revoked": "This token has been revoked.",
-    "expired": "This token has expired.",
-    "workspace_not_running": "The workspace of this token is not running.",
-}
-
 
 class WorkspaceTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer sam_cb_…`: one indexed query loads the token and its workspace."""
@@ -40,9 +32,7 @@ class WorkspaceTokenAuthentication(BaseAuthentication):
             token = token_authenticate(raw)
         except TokenRejected as rejected:
             logger.info("auth.token_rejected", extra={"reason": rejected.reason})
-            raise exceptions.AuthenticationFailed(
-                _REJECTIONS[rejected.reason], code="invalid_token"
-            ) from None
+            raise exceptions.AuthenticationFailed(rejected.message, code="invalid_token") from None
         # The user is loaded only if something asks for it; the API's views need the token.
         return SimpleLazyObject(lambda: token.workspace.user), token
 

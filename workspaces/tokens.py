@@ -27,11 +27,23 @@ _DISPLAY_CHARS = 12  # "sam_cb_" and five random characters
 
 
 class TokenRejected(Exception):
-    """The bearer token does not authenticate. `reason` is for logs; callers see one message."""
+    """The bearer token does not authenticate: `reason` for logs, `message` for the caller."""
+
+    MESSAGES = {
+        "malformed": "Unknown token.",
+        "unknown": "Unknown token.",
+        "revoked": "This token has been revoked.",
+        "expired": "This token has expired.",
+        "workspace_not_running": "The workspace of this token is not running.",
+    }
 
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+    @property
+    def message(self) -> str:
+        return self.MESSAGES[self.reason]
 
 
 def hash_token(raw: str) -> str:
