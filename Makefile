@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check lint install install-dev bench clean screenshots
+.PHONY: run test check lint install install-dev bench clean screenshots chromium
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,14 @@ run: $(VENV)/.installed .env
 	$(VENV)/bin/uvicorn sam_project.asgi:application --host $(HOST) --port $(PORT) \
 		--loop uvloop --http httptools --lifespan on --no-access-log
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's Chromium: installed here when absent and possible (root
+# with apt); otherwise those tests fail saying how to install it.
+chromium:
+	@test -x /usr/bin/chromium || ! command -v apt-get >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && apt-get install -y -qq chromium)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
