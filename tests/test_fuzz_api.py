@@ -22,6 +22,12 @@ positive.expected_statuses = [*positive.expected_statuses, "400"]
 
 
 @pytest.fixture
+def django_settings(settings):
+    # Schemathesis's test functions take a `settings` of their own (Hypothesis's).
+    return settings
+
+
+@pytest.fixture
 def fuzz_target(live_url, alice, project):
     return live_url, make_workspace(alice, project)
 
@@ -33,3 +39,14 @@ def test_no_input_makes_the_workspace_api_fail(case, fuzz_target):
     case.path_parameters = {"workspace_id": ws.id}
 
     case.call_and_validate(base_url=base_url, headers=ws.headers)
+
+
+@schema.include(path_regex=r"^/ai/").parametrize()
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+def test_no_input_makes_the_ai_proxy_fail(case, fuzz_target, proxy_upstream, django_settings):
+    base_url, ws = fuzz_target
+    django_settings.AI_PROXY_RATE_LIMIT_RPM = 1_000_000
+
+    response = case.call(base_url=base_url, headers=ws.headers)
+
+    assert response.status_code < 500, response.text
