@@ -8,7 +8,6 @@ admin saves either. Environment values are merged in on every read, so they are 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
@@ -78,14 +77,6 @@ def stored_config() -> StoredConfig:
     if config is None:
         config = _load()
         cache.set(CONFIG_CACHE_KEY, config, CONFIG_CACHE_SECONDS)
-    return config
-
-
-async def astored_config() -> StoredConfig:
-    config = await cache.aget(CONFIG_CACHE_KEY)
-    if config is None:
-        config = await sync_to_async(_load)()
-        await cache.aset(CONFIG_CACHE_KEY, config, CONFIG_CACHE_SECONDS)
     return config
 
 
