@@ -194,9 +194,12 @@ def check_budget(day: UserDay, limits: Limits, now: datetime) -> None:
         )
 
 
-async def enforce_limits(token: WorkspaceToken, config: StoredConfig) -> RateWindow:
-    """The rate limit, then the daily budgets, of the token's user; raises `LimitReached`.
-    Returns the rate window, for the `X-RateLimit-*` headers of the answer."""
+async def enforce_limits(
+    token: WorkspaceToken, config: StoredConfig, *, budgets: bool = True
+) -> RateWindow:
+    """The rate limit, then (unless `budgets` is off: the request costs the platform
+    nothing) the daily budgets, of the token's user; raises `LimitReached`. Returns the
+    rate window, for the `X-RateLimit-*` headers of the answer."""
     now = timezone.now()
     user_id = token.workspace.user_id
     alias = DailyUsage.objects.db
@@ -204,5 +207,6 @@ async def enforce_limits(token: WorkspaceToken, config: StoredConfig) -> RateWin
     day = user_day_from_row(row)
     limits = effective_limits(config, day)
     window = count_request(user_id, limits.requests_per_minute, now)
-    check_budget(day, limits, now)
+    if budgets:
+        check_budget(day, limits, now)
     return window

@@ -76,6 +76,8 @@ async def proxy_models(request: HttpRequest, route: Route) -> HttpResponseBase:
     exchange = new_exchange(route)
     try:
         config, exchange.token = await admit(request, route)
+        # Listing models is one of the proxy's routes: it counts toward the rate limit.
+        window = await enforce_limits(exchange.token, config, budgets=False)
     except ProxyError as error:
         exchange.refused(error)
         await exchange.finish()
@@ -87,9 +89,12 @@ async def proxy_models(request: HttpRequest, route: Route) -> HttpResponseBase:
     ]
     exchange.status = 200
     await exchange.finish()
-    return HttpResponse(
+    listing = HttpResponse(
         json.dumps({"object": "list", "data": data}), content_type="application/json"
     )
+    for name, value in window.headers().items():
+        listing[name] = value
+    return listing
 
 
 def _json_object(request: HttpRequest) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import anthropic
+import httpx
 import openai
 import pytest
 import time_machine
@@ -44,6 +45,21 @@ def test_the_rate_limit_serves_up_to_the_limit_then_refuses_with_retry_after(
     error = third.json()["error"]
     assert (error["code"], error["used"], error["limit"]) == ("rate_limit_exceeded", 2, 2)
     assert len(proxy.upstream.received) == 2
+
+
+def test_listing_models_counts_toward_the_rate_limit_but_not_the_budgets(
+    proxy: LiveProxy, alice, settings
+):
+    settings.AI_PROXY_RATE_LIMIT_RPM = 1
+    settings.AI_PROXY_DAILY_INPUT_TOKENS = 10
+    spent(alice, input_tokens=10)
+    listing = httpx.get(
+        f"{proxy.base}/v1/models", headers={"Authorization": f"Bearer {proxy.token}"}
+    )
+
+    assert listing.status_code == 200
+    assert listing.headers["X-RateLimit-Remaining"] == "0"
+    assert proxy.post("v1/chat/completions", CHAT).json()["error"]["code"] == "rate_limit_exceeded"
 
 
 def test_the_anthropic_sdk_raises_its_rate_limit_error(proxy: LiveProxy, settings):
