@@ -1,6 +1,6 @@
 """What the client knows about each agent: where its credential goes.
 
-A copy of the server's catalog (credentials/catalog.py) restricted to what a VM needs; the
+A copy of the server's catalog (catalog/agents.py) restricted to what a VM needs; the
 client cannot import the server. A test keeps the two in agreement.
 """
 

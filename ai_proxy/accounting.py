@@ -19,10 +19,10 @@ from django.db import connections, transaction
 from django.db.models import Field, Model
 from django.utils import timezone
 
-from ai_proxy.config import CatalogModel
 from ai_proxy.models import DailyUsage, UsageRecord
 from ai_proxy.sse import SSEEvent, SSESplitter
 from ai_proxy.translate import ChatStreamTranslator
+from catalog.config import CatalogModel
 
 ANTHROPIC = "anthropic"
 CHAT = "chat"

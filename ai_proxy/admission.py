@@ -21,10 +21,10 @@ import time
 
 from django.http import HttpRequest
 
-from ai_proxy.config import StoredConfig, proxy_enabled, stored_config, token_mode
 from ai_proxy.dbthread import db_read, read_row
-from ai_proxy.errors import Dialect, InsufficientScope, InvalidToken, ProxyDisabled
-from ai_proxy.routes import Route
+from ai_proxy.errors import InsufficientScope, InvalidToken, ProxyDisabled
+from catalog.config import StoredConfig, proxy_enabled, stored_config, token_mode
+from catalog.routes import Dialect, Route
 from workspaces.models import TokenKind, WorkspaceToken
 from workspaces.tokens import (
     TokenRejected,

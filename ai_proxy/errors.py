@@ -8,14 +8,10 @@ anything the upstream said.
 
 import json
 from collections.abc import Mapping
-from enum import StrEnum
 
 from django.http import HttpResponse
 
-
-class Dialect(StrEnum):
-    ANTHROPIC = "anthropic"
-    OPENAI = "openai"
+from catalog.routes import Dialect
 
 
 class ProxyError(Exception):
@@ -197,10 +193,6 @@ def refusal_response(dialect: Dialect, error: ProxyError) -> HttpResponse:
     response = error_response(dialect, error)
     response._has_been_logged = True  # type: ignore[attr-defined]
     return response
-
-
-def dialect_of(path: str) -> Dialect:
-    return Dialect.ANTHROPIC if path.startswith("/ai/anthropic/") else Dialect.OPENAI
 
 
 def stream_error_event(dialect: Dialect, error: ProxyError) -> bytes:

@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass, field
 
 from ai_proxy.accounting import StreamMeter
-from ai_proxy.config import CatalogModel
 from ai_proxy.errors import ProxyError
-from ai_proxy.routes import Route
+from catalog.config import CatalogModel
+from catalog.routes import Route
 from workspaces.models import WorkspaceToken
 
 logger = logging.getLogger("ai_proxy")

@@ -19,10 +19,10 @@ from django.core.cache import cache
 from django.db import connections
 from django.utils import timezone
 
-from ai_proxy.config import StoredConfig
 from ai_proxy.dbthread import read_row
 from ai_proxy.errors import LimitReached
 from ai_proxy.models import DailyUsage, UserProxyLimit
+from catalog.config import StoredConfig
 from workspaces.models import WorkspaceToken
 
 WINDOW_SECONDS = 60

@@ -1,112 +1,9 @@
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import models
 
-
-class Provider(models.TextChoices):
-    ANTHROPIC = "anthropic", "Anthropic"
-    OPENAI = "openai", "OpenAI"
-    OPENAI_COMPATIBLE = "openai-compatible", "OpenAI-compatible"
-
-
-class Tier(models.TextChoices):
-    FAST = "fast", "Fast"
-    BALANCED = "balanced", "Balanced"
-    FRONTIER = "frontier", "Frontier"
-
-
-# Cached snapshot of ProxySettings and the enabled catalog; see ai_proxy.config.
-CONFIG_CACHE_KEY = "ai_proxy:config:v1"
-
-
-class ModelCatalogEntry(models.Model):
-    """A model the platform AI proxy may serve, with its price. Only enabled entries are served."""
-
-    id = models.CharField(max_length=100, primary_key=True, help_text="The provider's model id.")
-    provider = models.CharField(max_length=32, choices=Provider.choices)
-    label = models.CharField(max_length=100)
-    tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.BALANCED)
-    input_price_per_mtok = models.DecimalField(
-        "input price (USD / million tokens)", max_digits=10, decimal_places=4, default=Decimal(0)
-    )
-    output_price_per_mtok = models.DecimalField(
-        "output price (USD / million tokens)", max_digits=10, decimal_places=4, default=Decimal(0)
-    )
-    enabled = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["provider", "input_price_per_mtok", "id"]
-        verbose_name = "catalog model"
-        constraints = [
-            models.CheckConstraint(
-                name="catalog_prices_not_negative",
-                condition=models.Q(input_price_per_mtok__gte=0, output_price_per_mtok__gte=0),
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.id
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        super().save(*args, **kwargs)
-        cache.delete(CONFIG_CACHE_KEY)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        result = super().delete(*args, **kwargs)
-        cache.delete(CONFIG_CACHE_KEY)
-        return result
-
-
-class ProxySettings(models.Model):
-    """Admin-set values for the proxy (one row). Empty fields fall back to the environment."""
-
-    class TokenMode(models.TextChoices):
-        CALLBACK = "callback", "callback: the workspace token is the proxy key"
-        SCOPED = "scoped", "scoped: mint a 2 h proxy-only token"
-
-    enabled = models.BooleanField(
-        null=True, blank=True, help_text="Empty: AI_PROXY_ENABLED from the environment."
-    )
-    token_mode = models.CharField(
-        max_length=16,
-        choices=TokenMode.choices,
-        blank=True,
-        help_text="Empty: AI_PROXY_TOKEN_MODE from the environment.",
-    )
-    default_model_claude_code = models.CharField(max_length=100, blank=True)
-    default_model_openai_codex = models.CharField(max_length=100, blank=True)
-    default_model_opencode = models.CharField(max_length=100, blank=True)
-    rate_limit_rpm = models.PositiveIntegerField(
-        "requests per minute", null=True, blank=True, help_text="Per user, all proxy routes."
-    )
-    daily_input_tokens = models.PositiveBigIntegerField(null=True, blank=True)
-    daily_output_tokens = models.PositiveBigIntegerField(null=True, blank=True)
-    daily_cost_cap_usd = models.DecimalField(
-        "daily cost cap (USD)", max_digits=12, decimal_places=2, null=True, blank=True
-    )
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = "proxy settings"
-        verbose_name_plural = "proxy settings"
-        constraints = [
-            models.CheckConstraint(name="proxy_settings_singleton", condition=models.Q(id=1))
-        ]
-
-    def __str__(self) -> str:
-        return "AI proxy settings"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.pk = 1
-        super().save(*args, **kwargs)
-        cache.delete(CONFIG_CACHE_KEY)
-
-    @staticmethod
-    def default_model_field(agent_type: str) -> str:
-        return "default_model_" + agent_type.replace("-", "_")
+from catalog.providers import Provider
 
 
 class UserProxyLimit(models.Model):
@@ -139,7 +36,7 @@ class UsageRecord(models.Model):
         "workspaces.Workspace", null=True, on_delete=models.SET_NULL, related_name="+"
     )
     project = models.ForeignKey(
-        "workspaces.Project", null=True, on_delete=models.SET_NULL, related_name="+"
+        "credentials.Project", null=True, on_delete=models.SET_NULL, related_name="+"
     )
     task = models.ForeignKey(
         "workspaces.Task", null=True, on_delete=models.SET_NULL, related_name="+"

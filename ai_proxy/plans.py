@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ai_proxy import routes
 from ai_proxy.accounting import (
     ANTHROPIC,
     CHAT,
@@ -18,11 +17,12 @@ from ai_proxy.accounting import (
     TranslatedChatStream,
     include_usage_upstream,
 )
-from ai_proxy.config import CatalogModel
 from ai_proxy.errors import BadRequest
-from ai_proxy.models import Provider
-from ai_proxy.routes import Route
 from ai_proxy.translate import TranslationError, chat_request_to_messages, messages_response_to_chat
+from catalog import routes
+from catalog.config import CatalogModel
+from catalog.providers import Provider
+from catalog.routes import Route
 
 
 @dataclass(frozen=True)

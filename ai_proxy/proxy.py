@@ -18,7 +18,6 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
 from ai_proxy.admission import admit
-from ai_proxy.config import CatalogModel, StoredConfig, default_model
 from ai_proxy.errors import (
     BadRequest,
     ModelNotAllowed,
@@ -30,7 +29,6 @@ from ai_proxy.errors import (
 from ai_proxy.exchange import Exchange, RequestLog
 from ai_proxy.limits import enforce_limits
 from ai_proxy.plans import plan
-from ai_proxy.routes import Route
 from ai_proxy.upstream import (
     forwarded_headers,
     upstream_close,
@@ -40,7 +38,9 @@ from ai_proxy.upstream import (
     upstream_refusal,
 )
 from ai_proxy.usage import UsageRecorder
-from credentials.catalog import AGENTS
+from catalog.agents import AGENTS
+from catalog.config import CatalogModel, StoredConfig, default_model
+from catalog.routes import Route
 
 logger = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ from ai_proxy.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from ai_proxy.models import Provider
 from ai_proxy.transport import LeanTransport
-from credentials.catalog import API_KEY
+from catalog.agents import API_KEY
+from catalog.providers import Provider
 from credentials.encryption import UnreadableSecret
-from credentials.resolution import platform_credential
+from credentials.models import Credential
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def _base_url(provider: str) -> str:
 
 def _configured_key(provider: str) -> str | None:
     """The platform credential of the provider's agent, else its environment key."""
-    credential = platform_credential(_PLATFORM_AGENT[provider])
+    credential = Credential.objects.platform_pool(_PLATFORM_AGENT[provider]).first()
     if credential is not None and credential.kind == API_KEY:
         try:
             return credential.reveal_secret()

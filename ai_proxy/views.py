@@ -10,17 +10,10 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
-from ai_proxy import routes
-from ai_proxy.errors import (
-    Dialect,
-    MethodNotAllowed,
-    ProxyError,
-    RouteNotFound,
-    dialect_of,
-    error_response,
-)
+from ai_proxy.errors import MethodNotAllowed, ProxyError, RouteNotFound, error_response
 from ai_proxy.proxy import proxy_models, proxy_request
-from ai_proxy.routes import Route
+from catalog import routes
+from catalog.routes import Dialect, Route, dialect_of
 
 View = Callable[[HttpRequest], Coroutine[Any, Any, HttpResponseBase]]
 

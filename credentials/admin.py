@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 
+from catalog.admin_access import ReadOnlyAdmin, ReadOnlyInline, SuperuserOnly
 from credentials.forms import CredentialAdminForm
 from credentials.models import (
     Credential,
@@ -31,7 +32,6 @@ from credentials.services import (
     credential_save,
     credential_set_active,
 )
-from sam_project.admin import ReadOnlyAdmin, ReadOnlyInline, SuperuserOnly
 
 RECENT_EVENTS = 50
 
@@ -49,11 +49,11 @@ class CredentialEventInline(ReadOnlyInline):
     model = CredentialEvent
     fk_name = "credential"
     formset = RecentEventsFormSet
-    fields = readonly_fields = ("created_at", "action", "actor_user", "actor_workspace")
+    fields = readonly_fields = ("created_at", "action", "actor_user", "actor_workspace_id")
     verbose_name_plural = f"Audit trail (newest {RECENT_EVENTS})"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CredentialEvent]:
-        return super().get_queryset(request).select_related("actor_user", "actor_workspace")
+        return super().get_queryset(request).select_related("actor_user")
 
 
 def _target(row: Credential) -> tuple[Any, ...]:
@@ -273,11 +273,11 @@ class CredentialEventAdmin(ReadOnlyAdmin):
         "kind",
         "credential",
         "actor_user",
-        "actor_workspace",
+        "actor_workspace_id",
     ]
     list_filter = ["action", "scope", "agent_type"]
     search_fields = ["actor_user__username", "credential__label"]
-    list_select_related = ["credential", "actor_user", "actor_workspace"]
+    list_select_related = ["credential", "actor_user"]
     date_hierarchy = "created_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CredentialEvent]:

@@ -7,14 +7,8 @@ from typing import Any
 
 from django import forms
 
-from credentials.catalog import (
-    AGENTS,
-    API_KEY,
-    KIND_CHOICES,
-    CredentialFormatError,
-    UnknownAgent,
-    check_secret_format,
-)
+from catalog.agents import AGENTS, KIND_CHOICES, UnknownAgent
+from credentials.formats import CredentialFormatError, check_secret_format
 from credentials.models import Credential, Scope
 
 
@@ -116,26 +110,3 @@ class CredentialAdminForm(forms.ModelForm):
                 f"{target_label(self.scope, owner, project).capitalize()} already has a "
                 f"{dict(KIND_CHOICES)[kind]} for {agent}; open it to replace its secret."
             )
-
-
-class UserKeyForm(forms.Form):
-    """A user adds or replaces their own key for one agent."""
-
-    agent_type = forms.ChoiceField(choices=[(a, s.label) for a, s in AGENTS.items()])
-    kind = forms.ChoiceField(choices=KIND_CHOICES, initial=API_KEY)
-    label = forms.CharField(max_length=100, required=False)
-    secret = secret_input()
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.fields["secret"].required = True
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        agent_type, kind, secret = data.get("agent_type"), data.get("kind"), data.get("secret")
-        if agent_type and kind and secret:
-            problem = format_problem(agent_type, kind, secret)
-            if problem:
-                self.add_error("secret", problem)
-        return data

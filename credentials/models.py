@@ -4,9 +4,29 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Max, Q
 
-from credentials.catalog import AGENT_CHOICES, API_KEY, KIND_CHOICES, secret_last4
+from catalog.agents import AGENT_CHOICES, API_KEY, KIND_CHOICES
 from credentials.encryption import keyring
 from credentials.fields import SealedSecretField
+from credentials.formats import secret_last4
+
+
+class Project(models.Model):
+    """A tenant's project. The owner is the tenant; members are out of scope."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["owner_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="project_unique_name_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Scope(models.TextChoices):
@@ -28,19 +48,30 @@ class Action(models.TextChoices):
 
 class CredentialQuerySet(models.QuerySet["Credential"]):
     def resolution_candidates(
-        self, *, user_id: int, project_id: int | None, agent_type: str, include_platform: bool
+        self,
+        *,
+        user_id: int,
+        project_id: int | None,
+        agent_types: list[str],
+        include_platform: bool,
     ) -> "CredentialQuerySet":
-        """Every row resolution may need, in one query.
+        """Every row resolution may need for these agents, in one query.
 
         All of the project's rows come back, inactive ones included: a project whose rows
-        for this agent are all inactive stops resolution (see `resolution.pick`).
+        for an agent are all inactive stops resolution (see `resolution.pick`). Project
+        rows are matched on the project's owner too, so a workspace never gets the key of
+        another user's project, whatever its row says.
         """
         scopes = Q(scope=Scope.USER, owner_id=user_id, is_active=True)
         if project_id is not None:
-            scopes |= Q(scope=Scope.PROJECT, project_id=project_id)
+            scopes |= Q(scope=Scope.PROJECT, project_id=project_id, project__owner_id=user_id)
         if include_platform:
             scopes |= Q(scope=Scope.PLATFORM, is_active=True)
-        return self.filter(scopes, agent_type=agent_type)
+        return self.filter(scopes, agent_type__in=agent_types)
+
+    def platform_pool(self, agent_type: str) -> "CredentialQuerySet":
+        """The active platform keys of an agent: the AI proxy's upstream keys."""
+        return self.filter(scope=Scope.PLATFORM, agent_type=agent_type, is_active=True)
 
     def for_target(
         self, *, scope: str, owner_id: int | None, project_id: int | None
@@ -78,7 +109,7 @@ class Credential(models.Model):
         related_name="credentials",
     )
     project = models.ForeignKey(
-        "workspaces.Project",
+        Project,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
@@ -188,13 +219,8 @@ class CredentialEvent(models.Model):
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    actor_workspace = models.ForeignKey(
-        "workspaces.Workspace",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="credential_events",
-    )
+    # The workspace a secret was served to or synced from, by id: the trail outlives it.
+    actor_workspace_id = models.UUIDField("actor workspace", null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

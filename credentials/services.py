@@ -4,8 +4,9 @@ from typing import Any
 
 from django.db import transaction
 
-from credentials.catalog import check_secret_format, get_agent
+from catalog.agents import get_agent
 from credentials.encryption import UnreadableSecret
+from credentials.formats import check_secret_format
 from credentials.models import Action, Credential, CredentialEvent, Scope
 
 
@@ -116,7 +117,7 @@ def credential_delete(*, credential: Credential, actor: Any = None) -> None:
 
 def credential_record_served(*, credential: Credential, workspace: Any) -> None:
     """Audit a secret handed to a VM. One INSERT: this runs on the agent-key hot path."""
-    _event(credential, Action.SERVED, actor_workspace=workspace)
+    _event(credential, Action.SERVED, actor_workspace_id=workspace.pk)
 
 
 @transaction.atomic
@@ -132,7 +133,7 @@ def credential_sync(*, credential: Credential, secret: str, workspace: Any) -> b
         return False
     credential.set_secret(secret)
     credential.save(update_fields=["secret", "key_id", "last4", "updated_at"])
-    _event(credential, Action.SYNCED, actor_workspace=workspace)
+    _event(credential, Action.SYNCED, actor_workspace_id=workspace.pk)
     return True
 
 

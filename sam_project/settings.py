@@ -72,9 +72,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "sam_project",
+    "catalog",
     "credentials",
     "workspaces",
     "ai_proxy",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -206,11 +208,24 @@ EXPOSE_PLATFORM_KEYS_TO_WORKSPACES = _read(
 CALLBACK_TOKEN_TTL = _read(env.int, "CALLBACK_TOKEN_TTL", "a number of seconds", default=86400)
 
 # --- AI proxy ---------------------------------------------------------------------------
+# The built-in value of each setting an admin can override: the admin page tells a value
+# set in the environment from one left at its built-in default by comparing with these.
+AI_PROXY_BUILT_IN_DEFAULTS: dict[str, Any] = {
+    "AI_PROXY_ENABLED": True,
+    "AI_PROXY_TOKEN_MODE": "callback",
+    "AI_PROXY_RATE_LIMIT_RPM": 30,
+    "AI_PROXY_DAILY_INPUT_TOKENS": 500_000,
+    "AI_PROXY_DAILY_OUTPUT_TOKENS": 200_000,
+    "AI_PROXY_DAILY_COST_CAP_USD": None,
+}
+_BUILT_IN = AI_PROXY_BUILT_IN_DEFAULTS
 BASE_DOMAIN = env.str("BASE_DOMAIN", default="")
 # Empty means https://api.<BASE_DOMAIN>; see ai_proxy.fallback.proxy_public_url().
 AI_PROXY_PUBLIC_URL = env.str("AI_PROXY_PUBLIC_URL", default="")
-AI_PROXY_ENABLED = _read(_strict_bool, "AI_PROXY_ENABLED", "true or false", default=True)
-AI_PROXY_TOKEN_MODE = env.str("AI_PROXY_TOKEN_MODE", default="callback")
+AI_PROXY_ENABLED = _read(
+    _strict_bool, "AI_PROXY_ENABLED", "true or false", default=_BUILT_IN["AI_PROXY_ENABLED"]
+)
+AI_PROXY_TOKEN_MODE = env.str("AI_PROXY_TOKEN_MODE", default=_BUILT_IN["AI_PROXY_TOKEN_MODE"])
 AI_PROXY_TOKEN_TTL = _read(env.int, "AI_PROXY_TOKEN_TTL", "a number of seconds", default=7200)
 AI_PROXY_DEFAULT_MODEL = env.str("AI_PROXY_DEFAULT_MODEL", default="")
 AI_PROXY_DEFAULT_ANTHROPIC_MODEL = env.str("AI_PROXY_DEFAULT_ANTHROPIC_MODEL", default="")
@@ -235,12 +250,20 @@ AI_PROXY_MAX_BODY_BYTES = _read(
 AI_PROXY_KEY_CACHE_SECONDS = _read(
     env.float, "AI_PROXY_KEY_CACHE_SECONDS", "a number of seconds", default=30.0
 )
-AI_PROXY_RATE_LIMIT_RPM = _read(env.int, "AI_PROXY_RATE_LIMIT_RPM", "an integer", default=30)
+AI_PROXY_RATE_LIMIT_RPM = _read(
+    env.int, "AI_PROXY_RATE_LIMIT_RPM", "an integer", default=_BUILT_IN["AI_PROXY_RATE_LIMIT_RPM"]
+)
 AI_PROXY_DAILY_INPUT_TOKENS = _read(
-    env.int, "AI_PROXY_DAILY_INPUT_TOKENS", "an integer", default=500_000
+    env.int,
+    "AI_PROXY_DAILY_INPUT_TOKENS",
+    "an integer",
+    default=_BUILT_IN["AI_PROXY_DAILY_INPUT_TOKENS"],
 )
 AI_PROXY_DAILY_OUTPUT_TOKENS = _read(
-    env.int, "AI_PROXY_DAILY_OUTPUT_TOKENS", "an integer", default=200_000
+    env.int,
+    "AI_PROXY_DAILY_OUTPUT_TOKENS",
+    "an integer",
+    default=_BUILT_IN["AI_PROXY_DAILY_OUTPUT_TOKENS"],
 )
 # Empty means no daily cost cap.
 AI_PROXY_DAILY_COST_CAP_USD = _read(

@@ -18,7 +18,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("settings/", include("credentials.urls")),
+    path("settings/", include("portal.urls")),
     re_path(r"^static/(?P<path>.+)$", views.static_file),
 ]
 

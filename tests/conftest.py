@@ -5,19 +5,19 @@ bob is another user with his own workspace (`bob_ws`); admin_user is a superuser
 Helpers that are not fixtures live in `tests/support.py`.
 """
 
-import importlib
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 from ai_proxy.admission import config_memo_clear
 from ai_proxy.upstream import key_cache_clear
+from catalog.models import ModelCatalogEntry
+from catalog.seed import catalog_seed
+from credentials.models import Project
 from tests.support import LiveWorkspace, make_workspace
-from workspaces.models import Project
 
 pytest_plugins = ["tests.live", "tests.fakes.fixtures"]
 
@@ -82,7 +82,7 @@ def staff_user(db: Any) -> Any:
     user = User.objects.create_user("staff", "staff@example.com", "staff-password-1", is_staff=True)
     user.user_permissions.set(
         Permission.objects.filter(
-            content_type__app_label__in=["credentials", "workspaces", "ai_proxy"]
+            content_type__app_label__in=["catalog", "credentials", "workspaces", "ai_proxy"]
         )
     )
     return user
@@ -92,5 +92,4 @@ def staff_user(db: Any) -> Any:
 def model_catalog(db: Any) -> None:
     """The catalog the seed migration writes. Live-server tests need it put back: their
     database is flushed after each of them, migration data included."""
-    seed_migration = importlib.import_module("ai_proxy.migrations.0002_seed_catalog")
-    seed_migration.seed(django_apps, None)
+    catalog_seed(ModelCatalogEntry)

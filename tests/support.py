@@ -6,9 +6,9 @@ from typing import Any
 
 from django.test import Client
 
-from credentials.models import Credential
+from credentials.models import Credential, Project
 from credentials.services import credential_save
-from workspaces.models import Project, TokenKind, Workspace
+from workspaces.models import TokenKind, Workspace
 from workspaces.tokens import token_mint
 
 CLAUDE_KEY = "sk-ant-api03-alice-user-key-0000000000000000AAAA"

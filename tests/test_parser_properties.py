@@ -6,14 +6,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from credentials.catalog import (
-    AGENTS,
-    CREDENTIAL_KINDS,
-    CredentialFormatError,
-    UnknownAgent,
-    check_secret_format,
-    secret_last4,
-)
+from catalog.agents import AGENTS, CREDENTIAL_KINDS, UnknownAgent
 from credentials.encryption import (
     KeyConfigError,
     Keyring,
@@ -22,6 +15,7 @@ from credentials.encryption import (
     _derive,
     parse_key_setting,
 )
+from credentials.formats import CredentialFormatError, check_secret_format, secret_last4
 from workspaces.tokens import TokenRejected, bearer_token, token_authenticate
 
 KEYRING = Keyring([_derive("k1", "1" * 64)])

@@ -14,8 +14,9 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
-from sam_project.admin import ReadOnlyInline
-from workspaces.models import Project, Task, TokenKind, Workspace, WorkspaceToken
+from catalog.admin_access import ReadOnlyInline
+from credentials.models import Project
+from workspaces.models import Task, TokenKind, Workspace, WorkspaceToken
 from workspaces.tokens import token_mint, tokens_revoke, workspace_stop
 
 logger = logging.getLogger(__name__)

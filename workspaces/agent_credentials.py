@@ -1,27 +1,22 @@
 """The workspace credential API: what `agent-key` answers, and `agent-credential-sync`.
 
-Query budget (SPEC §18): token (1) + resolution (1) + one write (the `served` event, or the
-minted proxy token in scoped mode) = 3, plus 1 when the workspace has a task to update.
-The proxy configuration comes from the cache (see `ai_proxy.config`).
+What a workspace gets is decided by `credentials.resolution.decide_access`; this module
+turns the decision into the answer (revealing the secret, or minting a proxy token) and
+records it. Query budget (SPEC §18): token (1) + resolution (1) + one write (the `served`
+event, or the minted proxy token in scoped mode) = 3, plus 1 when the workspace has a task
+to update. The proxy configuration comes from the cache (see `catalog.config`).
 """
 
 import logging
 from typing import Any
 
-from django.conf import settings
 from rest_framework import exceptions, status
 
-from ai_proxy.config import (
-    default_model,
-    proxy_enabled,
-    proxy_public_url,
-    stored_config,
-    token_mode,
-)
-from credentials.catalog import API_KEY, PLATFORM_PROXY_SENTINEL, AgentSpec, get_agent
+from catalog.agents import API_KEY, PLATFORM_PROXY_SENTINEL, get_agent
+from catalog.config import stored_config, token_mode
 from credentials.encryption import UnreadableSecret
 from credentials.models import Credential
-from credentials.resolution import resolve_agent_credential
+from credentials.resolution import AgentAccess, Delivery, synced_credential, workspace_access
 from credentials.services import credential_record_served, credential_sync
 from workspaces.models import CredentialSource, Task, TokenKind, Workspace, WorkspaceToken
 from workspaces.tokens import token_mint
@@ -50,15 +45,10 @@ def _reveal(credential: Credential) -> str:
         raise CredentialUnreadable from None
 
 
-def _proxy_fallback(*, agent: AgentSpec, workspace: Workspace) -> dict[str, Any] | None:
-    """The body pointing the agent at the platform AI proxy, or None if it cannot be used."""
-    if not agent.proxy_eligible:
-        return None
-    config = stored_config()
-    if not proxy_enabled(config):
-        return None
-    model, _layer = default_model(agent, config)
-    if token_mode(config) == "scoped":
+def _proxy_body(access: AgentAccess, workspace: Workspace) -> dict[str, Any]:
+    """The body pointing the agent at the platform AI proxy, with the key it sends there."""
+    assert access.offer is not None  # a PROXY decision carries its offer
+    if token_mode(stored_config()) == "scoped":
         _token, api_key = token_mint(workspace=workspace, kind=TokenKind.PROXY)
         key_source = "proxy-token"
     else:
@@ -66,42 +56,46 @@ def _proxy_fallback(*, agent: AgentSpec, workspace: Workspace) -> dict[str, Any]
     return {
         "apiKey": api_key,
         "credentialKind": API_KEY,
-        "credentialSource": "platform",
+        "credentialSource": access.source,
         "inferenceConfig": {
-            "provider": agent.proxy_provider,
-            "baseURL": proxy_public_url() + str(agent.proxy_base_path),
-            "model": model,
+            "provider": access.offer.provider,
+            "baseURL": access.offer.base_url,
+            "model": access.offer.model,
             "apiKeySource": key_source,
         },
     }
+
+
+def _secret_body(access: AgentAccess, workspace: Workspace) -> dict[str, Any]:
+    credential = access.credential
+    assert credential is not None  # a DIRECT decision carries its row
+    body = {
+        "apiKey": _reveal(credential),
+        "credentialKind": credential.kind,
+        "credentialSource": credential.scope,
+    }
+    credential_record_served(credential=credential, workspace=workspace)
+    return body
 
 
 def agent_key_resolve(*, token: WorkspaceToken, agent_type: str) -> dict[str, Any]:
     """The credential (or proxy fallback) for this agent in the token's workspace."""
     agent = get_agent(agent_type)
     workspace = token.workspace
-    credential = resolve_agent_credential(
-        user_id=workspace.user_id,
-        project_id=workspace.project_id,
-        agent_type=agent.agent_type,
-        include_platform=settings.EXPOSE_PLATFORM_KEYS_TO_WORKSPACES,
+    access = workspace_access(
+        user_id=workspace.user_id, project_id=workspace.project_id, agent=agent
     )
-    if credential is not None:
-        body: dict[str, Any] | None = {
-            "apiKey": _reveal(credential),
-            "credentialKind": credential.kind,
-            "credentialSource": credential.scope,
-        }
-        source = credential.scope
-        credential_record_served(credential=credential, workspace=workspace)
-    else:
-        body = _proxy_fallback(agent=agent, workspace=workspace)
-        source = CredentialSource.PROXY
-    if body is None:
+    if access.delivery is Delivery.NONE:
         logger.info(
-            "agent_key.not_found", extra={"workspace_id": str(workspace.pk), "agent": agent_type}
+            "agent_key.not_found",
+            extra={"workspace_id": str(workspace.pk), "agent": agent_type},
         )
         raise AgentCredentialNotFound
+    if access.delivery is Delivery.DIRECT:
+        body, source = _secret_body(access, workspace), access.source
+    else:
+        body = _proxy_body(access, workspace)
+        source = CredentialSource.PROXY if access.credential is None else access.source
 
     newest_task_id = getattr(token, "newest_task_id", None)
     if newest_task_id is not None:
@@ -124,11 +118,8 @@ def agent_credential_sync(
 ) -> dict[str, Any]:
     """Store a refreshed credential (Codex auth.json) in the row the workspace was given."""
     workspace = token.workspace
-    credential = resolve_agent_credential(
-        user_id=workspace.user_id,
-        project_id=workspace.project_id,
-        agent_type=agent_type,
-        include_platform=False,
+    credential = synced_credential(
+        user_id=workspace.user_id, project_id=workspace.project_id, agent_type=agent_type
     )
     if credential is None or credential.kind != kind:
         logger.info(

@@ -5,25 +5,6 @@ from django.db import models
 from django.utils import timezone
 
 
-class Project(models.Model):
-    """A tenant's project. The owner is the tenant; members are out of scope."""
-
-    name = models.CharField(max_length=100)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["owner_id", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["owner", "name"], name="project_unique_name_per_owner")
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
 class WorkspaceStatus(models.TextChoices):
     RUNNING = "running"
     STOPPED = "stopped"
@@ -39,7 +20,11 @@ class Workspace(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="workspaces"
     )
     project = models.ForeignKey(
-        Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="workspaces"
+        "credentials.Project",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="workspaces",
     )
     status = models.CharField(
         max_length=16, choices=WorkspaceStatus.choices, default=WorkspaceStatus.RUNNING

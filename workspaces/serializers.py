@@ -2,14 +2,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from credentials.catalog import (
-    AGENTS,
-    CREDENTIAL_KINDS,
-    MAX_SECRET_CHARS,
-    CredentialFormatError,
-    UnknownAgent,
-    check_secret_format,
-)
+from catalog.agents import AGENTS, CREDENTIAL_KINDS, UnknownAgent
+from credentials.formats import MAX_SECRET_CHARS, CredentialFormatError, check_secret_format
 
 _UNKNOWN_AGENT = str(UnknownAgent(None))
 

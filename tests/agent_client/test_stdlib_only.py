@@ -8,7 +8,7 @@ import pytest
 
 import agent_client
 from agent_client.catalog import AGENTS, PLATFORM_PROXY_SENTINEL
-from credentials import catalog as server_catalog
+from catalog import agents as server_catalog
 
 PACKAGE = Path(agent_client.__file__).parent
 

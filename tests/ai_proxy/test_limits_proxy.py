@@ -11,7 +11,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from ai_proxy.models import DailyUsage, ProxySettings, UserProxyLimit
+from ai_proxy.models import DailyUsage, UserProxyLimit
+from catalog.models import ProxySettings
 from tests.ai_proxy.live_proxy import CHAT, CLAUDE_MESSAGE, RESPONSE, LiveProxy
 
 

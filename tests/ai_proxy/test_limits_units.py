@@ -6,10 +6,11 @@ from decimal import Decimal
 import pytest
 
 from ai_proxy.accounting import RequestFacts, Usage, usage_record
-from ai_proxy.config import CatalogModel, stored_config
 from ai_proxy.errors import LimitReached
 from ai_proxy.limits import check_budget, count_request, effective_limits, user_day
-from ai_proxy.models import DailyUsage, ProxySettings, UsageRecord, UserProxyLimit
+from ai_proxy.models import DailyUsage, UsageRecord, UserProxyLimit
+from catalog.config import CatalogModel, stored_config
+from catalog.models import ProxySettings
 
 pytestmark = pytest.mark.django_db
 

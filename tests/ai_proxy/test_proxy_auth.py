@@ -9,7 +9,7 @@ import openai
 import pytest
 from django.utils import timezone
 
-from ai_proxy.models import ProxySettings
+from catalog.models import ProxySettings
 from tests.ai_proxy.live_proxy import CHAT, CLAUDE_MESSAGE, RESPONSE, LiveProxy
 from tests.support import make_workspace
 from workspaces.models import TokenKind, WorkspaceStatus, WorkspaceToken

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from ai_proxy.models import ModelCatalogEntry, ProxySettings
+from catalog.models import ModelCatalogEntry, ProxySettings
 from tests.ai_proxy.live_proxy import CHAT, CLAUDE_MESSAGE, RESPONSE, LiveProxy
 
 

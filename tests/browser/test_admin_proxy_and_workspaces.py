@@ -3,7 +3,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from ai_proxy.models import ProxySettings
+from catalog.models import ProxySettings
 from tests.browser.support import screenshot, sign_in
 from tests.support import make_workspace
 from workspaces.models import WorkspaceToken
@@ -19,7 +19,7 @@ def test_an_admin_sets_a_default_model_and_sees_which_layer_is_in_force(
     ProxySettings(default_model_opencode="gpt-5.2", daily_output_tokens=100_000).save()
     page.set_viewport_size({"width": 1440, "height": 900})
     sign_in(page, "/admin/login/?next=/admin/", "admin", "admin-password-1")
-    page.goto("/admin/ai_proxy/proxysettings/")
+    page.goto("/admin/catalog/proxysettings/")
     page.select_option("select[name=default_model_claude_code]", "claude-haiku-4-5")
     page.click("input[name=_continue]")
 

@@ -3,7 +3,7 @@ import re
 import pytest
 from django.test import Client
 
-from ai_proxy.models import ProxySettings
+from catalog.models import ProxySettings
 from credentials.models import Action, Credential, CredentialEvent, Scope
 from tests.support import (
     CLAUDE_KEY,

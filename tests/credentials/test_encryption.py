@@ -115,7 +115,7 @@ def test_repr_and_str_never_show_the_secret(alice):
 
 
 def test_short_secrets_show_no_characters():
-    from credentials.catalog import secret_last4
+    from credentials.formats import secret_last4
 
     assert secret_last4("12345678") == ""
     assert secret_last4("123456789") == "6789"

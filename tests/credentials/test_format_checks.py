@@ -2,7 +2,8 @@
 
 import pytest
 
-from credentials.catalog import CredentialFormatError, UnknownAgent, check_secret_format
+from catalog.agents import UnknownAgent
+from credentials.formats import CredentialFormatError, check_secret_format
 
 VALID = [
     ("claude-code", "api-key", "sk-ant-api03-abcdefghijklmnop"),

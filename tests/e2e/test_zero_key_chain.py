@@ -10,7 +10,7 @@ import openai
 import pytest
 from django.core.management import call_command
 
-from credentials.catalog import PLATFORM_PROXY_SENTINEL
+from catalog.agents import PLATFORM_PROXY_SENTINEL
 from tests.fakes.fixtures import ENV_ANTHROPIC_KEY, ENV_OPENAI_KEY
 from tests.fakes.upstream import FakeUpstream
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ai_proxy.models import ModelCatalogEntry, ProxySettings
+from catalog.models import ModelCatalogEntry, ProxySettings
 from credentials.models import Action, Credential, CredentialEvent, Scope
 from tests.support import (
     CLAUDE_KEY,
@@ -328,7 +328,7 @@ def test_a_served_secret_writes_an_audit_event_naming_the_workspace(client, ws, 
 
     event = CredentialEvent.objects.get(action=Action.SERVED)
     assert event.credential == credential
-    assert event.actor_workspace == ws.workspace
+    assert event.actor_workspace_id == ws.workspace.pk
     assert event.scope == "user"
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ai_proxy.models import ModelCatalogEntry, ProxySettings
+from catalog.models import ModelCatalogEntry, ProxySettings
 from tests.support import post_json
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ so each test warms it first, as any running server has.
 
 import pytest
 
-from ai_proxy.config import stored_config
+from catalog.config import stored_config
 from credentials.models import Scope
 from tests.support import (
     CLAUDE_KEY,

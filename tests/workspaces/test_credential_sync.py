@@ -40,7 +40,7 @@ def test_a_changed_auth_file_is_stored_and_audited(client, ws, user_codex):
     assert user_codex.last4 == "5678"
     event = CredentialEvent.objects.get(action=Action.SYNCED)
     assert event.credential == user_codex
-    assert event.actor_workspace == ws.workspace
+    assert event.actor_workspace_id == ws.workspace.pk
 
 
 def test_an_unchanged_auth_file_is_not_rewritten(client, ws, user_codex):

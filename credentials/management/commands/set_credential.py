@@ -6,16 +6,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from credentials.catalog import (
-    AGENTS,
-    API_KEY,
-    CREDENTIAL_KINDS,
-    CredentialFormatError,
-    UnknownAgent,
-)
-from credentials.models import Scope
+from catalog.agents import AGENTS, API_KEY, CREDENTIAL_KINDS, UnknownAgent
+from credentials.formats import CredentialFormatError
+from credentials.models import Project, Scope
 from credentials.services import credential_save
-from workspaces.models import Project
 
 
 class Command(BaseCommand):

@@ -5,7 +5,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from workspaces.models import Project, TokenKind, Workspace
+from credentials.models import Project
+from workspaces.models import TokenKind, Workspace
 from workspaces.tokens import token_mint
 
 

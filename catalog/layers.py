@@ -9,27 +9,8 @@ from typing import Any
 
 from django.conf import settings
 
-from ai_proxy.config import ADMIN, BUILTIN, ENV, StoredConfig, default_model
-from credentials.catalog import AGENTS, PROXY_ELIGIBLE_AGENTS, AgentSpec
-
-# The defaults of sam_project/settings.py, for telling "env" from "built-in".
-BUILT_IN_DEFAULTS: dict[str, Any] = {
-    "AI_PROXY_ENABLED": True,
-    "AI_PROXY_TOKEN_MODE": "callback",
-    "AI_PROXY_RATE_LIMIT_RPM": 30,
-    "AI_PROXY_DAILY_INPUT_TOKENS": 500_000,
-    "AI_PROXY_DAILY_OUTPUT_TOKENS": 200_000,
-    "AI_PROXY_DAILY_COST_CAP_USD": None,
-}
-
-# Which catalog providers each proxy route can serve. Claude Code speaks only the Anthropic
-# Messages API and Codex only the OpenAI Responses API; OpenCode's chat completions route
-# reaches every provider (Claude models through translation).
-ROUTE_PROVIDERS: dict[str, set[str] | None] = {
-    "anthropic-proxy": {"anthropic"},
-    "openai-proxy": {"openai"},
-    "openai-compatible": None,
-}
+from catalog.agents import AGENTS, PROXY_ELIGIBLE_AGENTS, AgentSpec
+from catalog.config import ADMIN, BUILTIN, ENV, StoredConfig, default_model
 
 
 @dataclass(frozen=True)
@@ -42,7 +23,7 @@ class InForce:
 
 def env_or_builtin(setting: str) -> tuple[Any, str]:
     value = getattr(settings, setting)
-    return value, BUILTIN if value == BUILT_IN_DEFAULTS[setting] else ENV
+    return value, BUILTIN if value == settings.AI_PROXY_BUILT_IN_DEFAULTS[setting] else ENV
 
 
 def _layered(admin_value: Any, setting: str) -> tuple[Any, str]:
@@ -54,11 +35,6 @@ def _layered(admin_value: Any, setting: str) -> tuple[Any, str]:
 def fallback_model(agent: AgentSpec) -> tuple[str, str]:
     """The default model when the admin sets none: the environment's, else the catalog's."""
     return default_model(agent, StoredConfig())
-
-
-def serves_on_route(agent: AgentSpec, provider: str) -> bool:
-    providers = ROUTE_PROVIDERS.get(str(agent.proxy_provider))
-    return providers is None or provider in providers
 
 
 def orphaned_defaults(config: StoredConfig) -> dict[str, str]:

@@ -16,12 +16,11 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from credentials.catalog import AGENTS
-from credentials.forms import UserKeyForm
-from credentials.models import Credential, Scope
+from catalog.agents import AGENTS
+from credentials.models import Credential, Project, Scope
 from credentials.services import credential_delete, credential_save, credential_set_active
-from workspaces.models import Project
-from workspaces.readiness import agents_readiness
+from portal.forms import UserKeyForm
+from portal.readiness import agents_readiness
 
 
 def user_keys(user: Any) -> Any:
@@ -71,7 +70,7 @@ def _page(
         if failed is not None and failed_agent not in AGENTS
         else None,
     }
-    return render(request, "credentials/agents.html", context, status=400 if failed else 200)
+    return render(request, "portal/agents.html", context, status=400 if failed else 200)
 
 
 @never_cache

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from credentials import views
+from portal import views
 
 urlpatterns = [
     path("agents/", views.agents, name="agents"),

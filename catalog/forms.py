@@ -4,9 +4,9 @@ from typing import Any, cast
 
 from django import forms
 
-from ai_proxy.layers import env_or_builtin, fallback_model, serves_on_route
-from ai_proxy.models import ModelCatalogEntry, ProxySettings
-from credentials.catalog import AGENTS, PROXY_ELIGIBLE_AGENTS
+from catalog.agents import AGENTS, PROXY_ELIGIBLE_AGENTS
+from catalog.layers import env_or_builtin, fallback_model
+from catalog.models import ModelCatalogEntry, ProxySettings
 
 _LIMIT_SETTINGS = {
     "rate_limit_rpm": "AI_PROXY_RATE_LIMIT_RPM",
@@ -56,7 +56,7 @@ class ProxySettingsForm(forms.ModelForm):
 
     def _allowed(self, agent_type: str) -> list[ModelCatalogEntry]:
         spec = AGENTS[agent_type]
-        return [m for m in self.enabled_models if serves_on_route(spec, m.provider)]
+        return [m for m in self.enabled_models if spec.serves(m.provider)]
 
     def _model_choices(self, agent_type: str) -> None:
         name = ProxySettings.default_model_field(agent_type)

@@ -11,8 +11,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 
-from ai_proxy.models import CONFIG_CACHE_KEY, ModelCatalogEntry, ProxySettings
-from credentials.catalog import PROXY_ELIGIBLE_AGENTS, AgentSpec
+from catalog.agents import PROXY_ELIGIBLE_AGENTS, AgentSpec
+from catalog.models import CONFIG_CACHE_KEY, ModelCatalogEntry, ProxySettings
 
 # How long a snapshot may live when nothing invalidates it (a save in another deployment).
 CONFIG_CACHE_SECONDS = 60
@@ -110,3 +110,27 @@ def proxy_public_url() -> str:
     if settings.AI_PROXY_PUBLIC_URL:
         return settings.AI_PROXY_PUBLIC_URL.rstrip("/")
     return f"https://api.{settings.BASE_DOMAIN}"
+
+
+@dataclass(frozen=True)
+class ProxyOffer:
+    """Where an agent with no key of its own reaches the platform AI: the `inferenceConfig`
+    of agent-key, less the key."""
+
+    provider: str
+    base_url: str
+    model: str
+    model_layer: str
+
+
+def proxy_offer(agent: AgentSpec, config: StoredConfig) -> ProxyOffer | None:
+    """The platform AI for this agent, or None when the agent cannot use it or it is off."""
+    if not agent.proxy_eligible or not proxy_enabled(config):
+        return None
+    model, layer = default_model(agent, config)
+    return ProxyOffer(
+        provider=str(agent.proxy_provider),
+        base_url=proxy_public_url() + str(agent.proxy_base_path),
+        model=model,
+        model_layer=layer,
+    )
