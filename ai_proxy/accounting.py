@@ -7,19 +7,12 @@ asked upstream for the usage chunk (`stream_options.include_usage`) and the clie
 that chunk is removed again.
 """
 
-import functools
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import connections, transaction
-from django.db.models import Field, Model
-from django.utils import timezone
-
-from ai_proxy.models import DailyUsage, UsageRecord
 from ai_proxy.sse import SSEEvent, SSESplitter
 from ai_proxy.translate import ChatStreamTranslator
 from catalog.config import CatalogModel
@@ -73,28 +66,75 @@ def usage_from_json(dialect: str, body: Any) -> Usage:
 
 
 class StreamMeter:
-    """Relays a stream unchanged while reading usage from its events."""
+    """Relays a stream event by event while reading usage from it.
+
+    Whole events only: the bytes of an event go out once its closing blank line is in (a
+    client cannot use half an event anyway, so this adds no delay it could notice). The
+    final event (`FINAL`) and whatever follows it are held back until `take_final`: the
+    usage record is committed before the client sees the end of the answer (SPEC 20.3).
+    """
+
+    FINAL: frozenset[str] = frozenset()
 
     def __init__(self) -> None:
         self.usage = Usage()
         self._splitter = SSESplitter()
+        self._final: bytes | None = None
+        self.final_seen = False
 
     def feed(self, chunk: bytes) -> bytes:
-        for event in self._splitter.feed(chunk):
-            self.observe(event)
-        return chunk
+        return self._pass(self._splitter.feed(chunk))
 
     def close(self) -> bytes:
-        for event in self._splitter.flush():
-            self.observe(event)
-        return b""
+        """What is left when the upstream stream ends (also a held final event)."""
+        tail = self._pass(self._splitter.flush()) + self.take_final()
+        return tail + self.finish()
+
+    def _pass(self, events: list[SSEEvent]) -> bytes:
+        out = []
+        for event in events:
+            relayed = self.relay_event(event)
+            if self._final is not None:
+                self._final += relayed
+            elif not self.final_seen and self.is_final(event):
+                self.final_seen, self._final = True, relayed
+            else:
+                out.append(relayed)
+        return b"".join(out)
+
+    @property
+    def final_held(self) -> bool:
+        return self._final is not None
+
+    def take_final(self) -> bytes:
+        final, self._final = self._final or b"", None
+        return final
+
+    def is_final(self, event: SSEEvent) -> bool:
+        return event.event in self.FINAL or (event.event is None and event.data in self.FINAL)
+
+    def relay_event(self, event: SSEEvent) -> bytes:
+        """Read the event; returns what the client receives for it."""
+        self.observe(event)
+        return event.raw
 
     def observe(self, event: SSEEvent) -> None:
         raise NotImplementedError
 
+    def finish(self) -> bytes:
+        """What the client receives after everything else (a translator's closing)."""
+        return b""
+
+    def error_tail(self, event: bytes) -> bytes:
+        """What the client receives when the upstream fails mid-stream (`event`: the
+        proxy's error event in the route's dialect)."""
+        return event
+
 
 class AnthropicStreamMeter(StreamMeter):
     """Input tokens from `message_start`, output from the last `message_delta`."""
+
+    FINAL = frozenset({"message_stop"})
 
     def observe(self, event: SSEEvent) -> None:
         if event.event not in ("message_start", "message_delta", None):
@@ -119,45 +159,36 @@ class AnthropicStreamMeter(StreamMeter):
 class ResponsesStreamMeter(StreamMeter):
     """Usage from the final `response.completed` (or `.incomplete` / `.failed`) event."""
 
-    _FINAL = ("response.completed", "response.incomplete", "response.failed")
+    FINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
     def observe(self, event: SSEEvent) -> None:
-        if event.event is not None and event.event not in self._FINAL:
+        if event.event is not None and event.event not in self.FINAL:
             return
         data = event.json()
-        if isinstance(data, dict) and data.get("type") in self._FINAL:
+        if isinstance(data, dict) and data.get("type") in self.FINAL:
             found = usage_from_json(RESPONSES, data.get("response"))
             if found.input_tokens or found.output_tokens:
                 self.usage = found
 
 
 class ChatStreamMeter(StreamMeter):
-    """Usage from the final usage chunk, which is removed when the client did not ask for it.
+    """Usage from the final usage chunk, which is removed when the client did not ask for
+    it (the proxy asked upstream with `stream_options.include_usage`)."""
 
-    When removing, output is released one whole event at a time: a client cannot use half
-    an event anyway, so this adds no delay it could notice.
-    """
+    FINAL = frozenset({"[DONE]"})
 
     def __init__(self, *, strip_usage_chunk: bool):
         super().__init__()
         self.strip = strip_usage_chunk
 
-    def feed(self, chunk: bytes) -> bytes:
-        if not self.strip:
-            return super().feed(chunk)
-        return b"".join(self._relay(event) for event in self._splitter.feed(chunk))
-
-    def close(self) -> bytes:
-        return b"".join(self._relay(event) for event in self._splitter.flush())
-
-    def _relay(self, event: SSEEvent) -> bytes:
-        is_usage_chunk = self.observe_usage(event)
-        return b"" if is_usage_chunk else event.raw
+    def relay_event(self, event: SSEEvent) -> bytes:
+        is_usage_chunk = self._observe_usage(event)
+        return b"" if is_usage_chunk and self.strip else event.raw
 
     def observe(self, event: SSEEvent) -> None:
-        self.observe_usage(event)
+        self._observe_usage(event)
 
-    def observe_usage(self, event: SSEEvent) -> bool:
+    def _observe_usage(self, event: SSEEvent) -> bool:
         """Read the usage chunk; True if this event is one (`choices` empty, `usage` set)."""
         if not _USAGE_OBJECT.search(event.raw):
             return False
@@ -169,27 +200,30 @@ class ChatStreamMeter(StreamMeter):
 
 
 class TranslatedChatStream(StreamMeter):
-    """Anthropic events in, Chat Completions chunks out (see `translate.ChatStreamTranslator`)."""
+    """Anthropic events in, Chat Completions chunks out (see `translate.ChatStreamTranslator`);
+    the closing chunks of `message_stop` are the final event."""
+
+    FINAL = AnthropicStreamMeter.FINAL
 
     def __init__(self, *, model: str, include_usage: bool):
         super().__init__()
         self.translator = ChatStreamTranslator(model=model, include_usage=include_usage)
         self._anthropic = AnthropicStreamMeter()
 
-    def feed(self, chunk: bytes) -> bytes:
-        return b"".join(self._translate(event) for event in self._splitter.feed(chunk))
-
-    def close(self) -> bytes:
-        tail = b"".join(self._translate(event) for event in self._splitter.flush())
-        return tail + b"".join(self.translator.finish())
-
-    def _translate(self, event: SSEEvent) -> bytes:
+    def relay_event(self, event: SSEEvent) -> bytes:
         self._anthropic.observe(event)
         self.usage = self._anthropic.usage
         return b"".join(self.translator.feed(event))
 
-    def observe(self, event: SSEEvent) -> None:  # pragma: no cover - feed() is overridden
+    def observe(self, event: SSEEvent) -> None:  # pragma: no cover - relay_event is overridden
         raise NotImplementedError
+
+    def finish(self) -> bytes:
+        return b"".join(self.translator.finish())
+
+    def error_tail(self, event: bytes) -> bytes:
+        # An error chunk the OpenAI SDK raises on, then the one closing [DONE].
+        return event + b"".join(self.translator.finish(error=True))
 
 
 def include_usage_upstream(body: dict[str, Any]) -> bool:
@@ -203,114 +237,9 @@ def include_usage_upstream(body: dict[str, Any]) -> bool:
     return client_asked
 
 
-def parse_json_body(raw: bytes) -> Any:
+def usage_of_answer(dialect: str, raw: bytes) -> Usage:
+    """Usage of a complete JSON answer (an answer that is not JSON counts nothing)."""
     try:
-        return json.loads(raw)
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class RequestFacts:
-    """Who asked, for what, through which route: everything a usage record needs but tokens."""
-
-    user_id: int
-    workspace_id: Any
-    project_id: int | None
-    task_id: int | None
-    model: str
-    provider: str
-    route: str
-
-
-_RECORD_FIELDS = (
-    "user_id", "workspace_id", "project_id", "task_id", "model", "provider", "route",
-    "input_tokens", "output_tokens", "cost_usd", "status", "streamed", "latency_ms", "ttfb_ms",
-    "created_at",
-)  # fmt: skip
-_DAY_FIELDS = ("user_id", "day", "requests", "input_tokens", "output_tokens", "cost_usd")
-
-
-def _field(model: type[Model], name: str) -> "Field[Any, Any]":
-    field = model._meta.get_field(name)
-    assert isinstance(field, Field)  # concrete columns only
-    return field
-
-
-@functools.cache
-def _write_sql(alias: str) -> tuple[str, str]:
-    """The two statements of `usage_record`, written once: the proxy runs them after every
-    answer, and the ORM would compile them each time, at several times their running cost."""
-    quote = connections[alias].ops.quote_name
-
-    def insert(model: type[Model], fields: tuple[str, ...]) -> str:
-        columns = ", ".join(quote(_field(model, name).column) for name in fields)
-        marks = ", ".join(["%s"] * len(fields))
-        table = quote(model._meta.db_table)
-        return f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - model names
-
-    day = quote(DailyUsage._meta.db_table)
-    adds = ", ".join(
-        f"{quote(name)} = {day}.{quote(name)} + EXCLUDED.{quote(name)}"
-        for name in ("requests", "input_tokens", "output_tokens", "cost_usd")
-    )
-    # One statement adds to the day's row or creates it, atomically in the database (an
-    # upsert), so concurrent writers in any number of processes lose no increment.
-    upsert = (
-        f"{insert(DailyUsage, _DAY_FIELDS)} "
-        f"ON CONFLICT ({quote('user_id')}, {quote('day')}) DO UPDATE SET {adds}"
-    )
-    return insert(UsageRecord, _RECORD_FIELDS), upsert
-
-
-def _prepared(
-    model: type[Model], fields: tuple[str, ...], values: dict[str, Any], alias: str
-) -> list[Any]:
-    connection = connections[alias]
-    return [_field(model, name).get_db_prep_save(values[name], connection) for name in fields]
-
-
-def usage_record(
-    *,
-    facts: RequestFacts,
-    usage: Usage,
-    price: CatalogModel | None,
-    status: int,
-    streamed: bool,
-    latency_ms: int,
-    ttfb_ms: int | None,
-    day: date | None = None,
-) -> None:
-    """Write the usage record and add it to the user's day, in one transaction."""
-    now = timezone.now()
-    cost = usage.cost(price)
-    record = {
-        "user_id": facts.user_id,
-        "workspace_id": facts.workspace_id,
-        "project_id": facts.project_id,
-        "task_id": facts.task_id,
-        "model": facts.model,
-        "provider": facts.provider,
-        "route": facts.route,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cost_usd": cost,
-        "status": status,
-        "streamed": streamed,
-        "latency_ms": latency_ms,
-        "ttfb_ms": ttfb_ms,
-        "created_at": now,
-    }
-    totals = {
-        "user_id": facts.user_id,
-        "day": day or now.date(),
-        "requests": 1,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cost_usd": cost,
-    }
-    alias = UsageRecord.objects.db
-    insert, upsert = _write_sql(alias)
-    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-        cursor.execute(insert, _prepared(UsageRecord, _RECORD_FIELDS, record, alias))
-        cursor.execute(upsert, _prepared(DailyUsage, _DAY_FIELDS, totals, alias))
+        return usage_from_json(dialect, json.loads(raw))
+    except (ValueError, RecursionError):
+        return Usage()

@@ -2,11 +2,13 @@
 
 Clients are the providers' own SDKs and CLIs, which parse errors in their provider's shape:
 Anthropic `{"type": "error", "error": {"type", "message"}}`, OpenAI
-`{"error": {"message", "type", "param", "code"}}`. Messages never quote a key, a token or
-anything the upstream said.
+`{"error": {"message", "type", "param", "code"}}`. The proxy's own messages never quote a
+key or a token; an upstream's refusal is passed on as the upstream sent it (agents act on
+the provider's words: Claude Code compacts on "prompt is too long") and never logged.
 """
 
 import json
+import re
 from collections.abc import Mapping
 
 from django.http import HttpResponse
@@ -41,6 +43,10 @@ class ProxyError(Exception):
             self.error_type = error_type
         self.headers = headers or {}
         super().__init__(self.code)
+
+    def content(self, dialect: Dialect) -> tuple[bytes, str]:
+        """The body of the error answer, and its content type."""
+        return json.dumps(error_document(dialect, self)).encode(), "application/json"
 
 
 class ProxyDisabled(ProxyError):
@@ -106,22 +112,36 @@ class UpstreamTimeout(ProxyError):
     message = "The upstream provider did not answer in time."
 
 
-class UpstreamFailed(ProxyError):
-    """The upstream answered non-2xx. Its status, error type and error code are kept, since
-    clients act on them (Codex compacts on `context_length_exceeded`); its message is not,
-    since it may name the platform's account."""
+class UpstreamAnswered(ProxyError):
+    """The upstream answered non-2xx: the client gets that answer as it came — status, body,
+    content type and the headers clients act on (`UPSTREAM_ERROR_HEADERS`). `error_type`
+    (for the log line) is read from the body when it looks like an identifier."""
 
     code = "upstream_error"
 
-    def __init__(self, *, status: int, error_type: str, code: str | None, headers: dict[str, str]):
+    def __init__(self, *, status: int, body: bytes, content_type: str, headers: dict[str, str]):
         super().__init__(
-            f"The upstream provider answered {status} ({error_type}).",
+            f"The upstream provider answered {status}.",
             status=status,
-            error_type=error_type,
+            error_type=_upstream_error_type(body) or "api_error",
             headers=headers,
         )
-        if code:
-            self.code = code
+        self.body, self.content_type = body, content_type
+
+    def content(self, dialect: Dialect) -> tuple[bytes, str]:
+        return self.body, self.content_type
+
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def _upstream_error_type(body: bytes) -> str | None:
+    try:
+        error = json.loads(body)["error"]
+        value = error.get("type") if isinstance(error, dict) else None
+    except (ValueError, RecursionError, LookupError, TypeError):
+        return None
+    return value if isinstance(value, str) and _IDENTIFIER.match(value) else None
 
 
 class LimitReached(ProxyError):
@@ -177,8 +197,8 @@ def error_document(dialect: Dialect, error: ProxyError) -> dict[str, object]:
 
 
 def error_response(dialect: Dialect, error: ProxyError) -> HttpResponse:
-    content = json.dumps(error_document(dialect, error)).encode()
-    response = HttpResponse(content, status=error.status, content_type="application/json")
+    content, content_type = error.content(dialect)
+    response = HttpResponse(content, status=error.status, content_type=content_type)
     response["Content-Length"] = str(len(content))
     for name, value in error.headers.items():
         response[name] = value

@@ -3,8 +3,8 @@
 Which limit is in force: a per-user override, else the admin's proxy settings, else the
 environment (`AI_PROXY_RATE_LIMIT_RPM`, `AI_PROXY_DAILY_*`). A request is refused once the
 recorded usage has reached a limit (used ≥ limit): one below is still served, so a single
-request can overshoot by its own size. Rate counters live in the Django cache (one fixed
-window per user and minute, incremented atomically — shared by every worker with Redis);
+request can overshoot by its own size. Rate counters are shared state (`ai_proxy.shared`: one
+fixed window per user and minute, incremented atomically — in Redis, for every worker);
 budgets are read from the database (`DailyUsage`, per UTC day).
 """
 
@@ -15,13 +15,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connections
 from django.utils import timezone
 
-from ai_proxy.dbthread import read_row
+from ai_proxy import db
 from ai_proxy.errors import LimitReached
 from ai_proxy.models import DailyUsage, UserProxyLimit
+from ai_proxy.shared import shared_state
 from catalog.config import StoredConfig
 from workspaces.models import WorkspaceToken
 
@@ -140,22 +140,12 @@ def next_midnight(now: datetime) -> datetime:
     return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def count_request(user_id: int, limit: int, now: datetime) -> RateWindow:
-    """Count one request in this minute's window; raises `LimitReached` past the limit.
-
-    Called on the event loop: the local-memory cache is in process, and a Redis round trip
-    costs less than handing the call to a thread.
-    """
+async def count_request(user_id: int, limit: int, now: datetime) -> RateWindow:
+    """Count one request in this minute's window; raises `LimitReached` past the limit."""
     epoch = int(now.timestamp())
     window_start = epoch - epoch % WINDOW_SECONDS
     reset = window_start + WINDOW_SECONDS - epoch
-    key = f"ai_proxy:rpm:{user_id}:{window_start}"
-    cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.add(key, 1, timeout=WINDOW_SECONDS * 2)
-        count = 1
+    count = await shared_state.count(f"rpm:{user_id}:{window_start}", WINDOW_SECONDS * 2)
     window = RateWindow(limit=limit, remaining=max(0, limit - count), reset_seconds=reset)
     if count > limit:
         raise LimitReached(
@@ -203,10 +193,10 @@ async def enforce_limits(
     now = timezone.now()
     user_id = token.workspace.user_id
     alias = DailyUsage.objects.db
-    row = await read_row(alias, user_day_sql(alias), user_day_params(user_id, now))
+    row = await db.fetch_one(user_day_sql(alias), user_day_params(user_id, now), alias)
     day = user_day_from_row(row)
     limits = effective_limits(config, day)
-    window = count_request(user_id, limits.requests_per_minute, now)
+    window = await count_request(user_id, limits.requests_per_minute, now)
     if budgets:
         check_budget(day, limits, now)
     return window

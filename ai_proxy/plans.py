@@ -2,6 +2,7 @@
 for Claude models on chat completions, translated (SPEC §9 "Translation", §10)."""
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,12 +18,44 @@ from ai_proxy.accounting import (
     TranslatedChatStream,
     include_usage_upstream,
 )
-from ai_proxy.errors import BadRequest
+from ai_proxy.errors import BadRequest, ModelNotAllowed
 from ai_proxy.translate import TranslationError, chat_request_to_messages, messages_response_to_chat
 from catalog import routes
-from catalog.config import CatalogModel
+from catalog.agents import AGENTS
+from catalog.config import CatalogModel, StoredConfig, default_model
 from catalog.providers import Provider
 from catalog.routes import Route
+
+_SNAPSHOT_SUFFIX = re.compile(r"-\d{8}$")
+
+
+def _catalog_entry(catalog: dict[str, CatalogModel], requested: str) -> CatalogModel | None:
+    """The enabled entry for a model id, or for a dated snapshot of it (`claude-haiku-4-5-
+    20251001` is `claude-haiku-4-5`): agents ask for snapshots by default."""
+    entry = catalog.get(requested)
+    if entry is None:
+        entry = catalog.get(_SNAPSHOT_SUFFIX.sub("", requested))
+    return entry
+
+
+def catalog_model(body: dict[str, Any], route: Route, config: StoredConfig) -> CatalogModel:
+    """The enabled catalog entry the request is for; a request without a model gets the
+    default of the agent that uses this route, written into the body."""
+    requested = body.get("model")
+    if "model" not in body:
+        requested, _layer = default_model(AGENTS[route.default_agent], config)
+        body["model"] = requested
+    if not isinstance(requested, str) or not requested:
+        raise BadRequest("'model' must be a non-empty string.")
+    entry = _catalog_entry(config.catalog, requested)
+    if entry is not None and route.serves(entry.provider):
+        return entry
+    allowed = sorted(m.id for m in config.catalog.values() if route.serves(m.provider))
+    where = "on this route" if entry is not None else "here"
+    raise ModelNotAllowed(
+        f"The model '{requested[:100]}' is not available {where}. "
+        f"Available models: {', '.join(allowed) or 'none'}."
+    )
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,17 @@
 kill switch → token → JSON object body → model → limits → upstream key → forward → relay.
 
 Every refusal is a `ProxyError`, rendered in the route's dialect by `errors.error_response`.
+A usage record is committed before the end of the answer reaches the client (SPEC 20.3):
+for JSON before the body is sent, for a stream before its final event is relayed.
 """
 
 import asyncio
-import json
 import logging
-import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
+import orjson
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -20,39 +21,31 @@ from django.http.response import HttpResponseBase
 from ai_proxy.admission import admit
 from ai_proxy.errors import (
     BadRequest,
-    ModelNotAllowed,
     PayloadTooLarge,
     ProxyError,
     refusal_response,
     stream_error_event,
 )
-from ai_proxy.exchange import Exchange, RequestLog
+from ai_proxy.exchange import Exchange
+from ai_proxy.headers import forwarded_headers_check
 from ai_proxy.limits import enforce_limits
-from ai_proxy.plans import plan
+from ai_proxy.plans import Plan, catalog_model, plan
 from ai_proxy.upstream import (
+    READ_FAILURES,
+    failure_error,
     forwarded_headers,
-    upstream_close,
-    upstream_failure,
-    upstream_for,
-    upstream_open,
-    upstream_refusal,
+    upstream_answered,
+    upstream_keys,
+    upstream_send,
 )
-from ai_proxy.usage import UsageRecorder
-from catalog.agents import AGENTS
-from catalog.config import CatalogModel, StoredConfig, default_model
 from catalog.routes import Route
 
 logger = logging.getLogger(__name__)
 
 
-def new_exchange(route: Route) -> Exchange:
-    """The per-request record, with what observes (and may rewrite) what it relays."""
-    return Exchange(route=route, observers=[RequestLog(), UsageRecorder()])
-
-
 async def proxy_request(request: HttpRequest, route: Route) -> HttpResponseBase:
     """Forward one inference request upstream and relay the answer."""
-    exchange = new_exchange(route)
+    exchange = Exchange(route=route)
     try:
         return await _forward(request, exchange)
     except ProxyError as error:
@@ -72,8 +65,8 @@ async def proxy_request(request: HttpRequest, route: Route) -> HttpResponseBase:
 
 
 async def proxy_models(request: HttpRequest, route: Route) -> HttpResponseBase:
-    """The enabled catalog models this route's dialect serves, as an OpenAI model list."""
-    exchange = new_exchange(route)
+    """The enabled catalog models this route serves, as an OpenAI model list."""
+    exchange = Exchange(route=route)
     try:
         config, exchange.token = await admit(request, route)
         # Listing models is one of the proxy's routes: it counts toward the rate limit.
@@ -85,161 +78,139 @@ async def proxy_models(request: HttpRequest, route: Route) -> HttpResponseBase:
     data = [
         {"id": entry.id, "object": "model", "created": 0, "owned_by": entry.provider}
         for entry in sorted(config.catalog.values(), key=lambda entry: entry.id)
-        if entry.provider in route.providers
+        if route.serves(entry.provider)
     ]
     exchange.status = 200
     await exchange.finish()
-    listing = HttpResponse(
-        json.dumps({"object": "list", "data": data}), content_type="application/json"
-    )
+    listing = _json_response(orjson.dumps({"object": "list", "data": data}), 200)
     for name, value in window.headers().items():
         listing[name] = value
     return listing
 
 
-def _json_object(request: HttpRequest) -> dict[str, Any]:
+def json_object(request: HttpRequest) -> dict[str, Any]:
+    """The request body: a JSON object of at most AI_PROXY_MAX_BODY_BYTES."""
     cap = settings.AI_PROXY_MAX_BODY_BYTES
     raw = request.read(cap + 1)
     if len(raw) > cap:
         raise PayloadTooLarge(f"The request body is larger than {cap} bytes.")
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         raise BadRequest("The body must be a JSON object.") from None
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.")
     return body
 
 
-_SNAPSHOT_SUFFIX = re.compile(r"-\d{8}$")
-
-
-def _catalog_entry(catalog: dict[str, CatalogModel], requested: str) -> CatalogModel | None:
-    """The enabled entry for a model id, or for a dated snapshot of it (`claude-haiku-4-5-
-    20251001` is `claude-haiku-4-5`): agents ask for snapshots by default."""
-    entry = catalog.get(requested)
-    if entry is None:
-        entry = catalog.get(_SNAPSHOT_SUFFIX.sub("", requested))
-    return entry
-
-
-def _catalog_model(body: dict[str, Any], route: Route, config: StoredConfig) -> CatalogModel:
-    """The enabled catalog entry the request is for; a request without a model gets the
-    default of the agent that uses this route, written into the body."""
-    requested = body.get("model")
-    if requested is None:
-        requested, _layer = default_model(AGENTS[route.default_agent], config)
-        body["model"] = requested
-    if not isinstance(requested, str) or not requested:
-        raise BadRequest("'model' must be a non-empty string.")
-    entry = _catalog_entry(config.catalog, requested)
-    if entry is not None and entry.provider in route.providers:
-        return entry
-    allowed = sorted(m.id for m in config.catalog.values() if m.provider in route.providers)
-    where = "on this route" if entry is not None else "here"
-    raise ModelNotAllowed(
-        f"The model '{requested[:100]}' is not available {where}. "
-        f"Available models: {', '.join(allowed) or 'none'}."
-    )
-
-
-def _upstream_body(body: dict[str, Any]) -> bytes:
+def upstream_content(body: dict[str, Any]) -> bytes:
     # What is forwarded is exactly what was checked: re-encoded, so a duplicated "model"
     # key cannot mean one model here and another upstream.
     try:
-        return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
-    except ValueError:
-        raise BadRequest("The body holds a number JSON cannot carry (NaN or infinity).") from None
+        return orjson.dumps(body)
+    except (orjson.JSONEncodeError, TypeError):
+        raise BadRequest("The body holds a value JSON cannot carry.") from None
 
 
 async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase:
     route = exchange.route
     config, exchange.token = await admit(request, route)
-    body = _json_object(request)
-    entry = _catalog_model(body, route, config)
-    exchange.model, exchange.provider, exchange.price = entry.id, entry.provider, entry
-    exchange.stream_requested = body.get("stream") is True
+    forwarded_headers_check(request.headers)
+    body = json_object(request)
+    entry = catalog_model(body, route, config)
     forward = plan(route, entry, body)
-    exchange.usage_dialect = forward.usage_dialect
-    content = _upstream_body(forward.body)
+    exchange.planned(entry, forward, stream_requested=body.get("stream") is True)
+    content = upstream_content(forward.body)
     window = await enforce_limits(exchange.token, config)
-    upstream = await upstream_for(entry.provider)
-    response = await upstream_open(
-        upstream,
-        forward.upstream_path,
-        request.META.get("QUERY_STRING", ""),
-        content,
-        forwarded_headers(upstream, request.headers),
+    (key,) = (await upstream_keys(entry.provider))[:1]
+    exchange.key_label = key.label
+    response = await upstream_send(
+        key=key,
+        path=forward.upstream_path,
+        query=request.META.get("QUERY_STRING", ""),
+        content=content,
+        headers=forwarded_headers(key, request.headers),
     )
-    exchange.upstream_status = response.status_code
-    if not response.is_success:
-        raise await upstream_refusal(response)
+    exchange.upstream_status = response.status
+    if not 200 <= response.status < 300:
+        raise await upstream_answered(response)
     content_type = response.headers.get("content-type", "application/json")
     if content_type.startswith("text/event-stream"):
-        exchange.status, exchange.streamed = response.status_code, True
-        if forward.new_stream_meter is not None:
-            exchange.rewriter = forward.new_stream_meter()
-        relayed: HttpResponseBase = _streaming_response(exchange, response, content_type)
+        relayed: HttpResponseBase = _streaming_response(exchange, response, forward, content_type)
     else:
-        relayed = await _answer(exchange, response, content_type, forward.convert_answer)
+        relayed = await _answer(exchange, response, forward, content_type)
     for name, value in window.headers().items():
         relayed[name] = value
     return relayed
 
 
-async def _answer(
-    exchange: Exchange,
-    response: httpx.Response,
-    content_type: str,
-    convert: Callable[[bytes], bytes] | None,
+def _json_response(
+    content: bytes, status: int, content_type: str = "application/json"
 ) -> HttpResponse:
-    """A JSON answer, read whole, observed (usage), converted if translated, and relayed."""
+    response = HttpResponse(content, status=status, content_type=content_type)
+    response["Content-Length"] = str(len(content))
+    return response
+
+
+async def _answer(
+    exchange: Exchange, response: aiohttp.ClientResponse, forward: Plan, content_type: str
+) -> HttpResponse:
+    """A JSON answer: read whole, its usage recorded, converted if translated, relayed."""
     try:
-        answer = await response.aread()
-    except httpx.TransportError as failure:
-        raise upstream_failure(failure) from None
-    finally:
-        await upstream_close(response)
-    exchange.status, exchange.completed = response.status_code, True
+        answer = await response.read()
+    except READ_FAILURES as failure:
+        response.close()
+        raise failure_error(failure) from None
+    exchange.status = response.status
     exchange.observe(answer)
+    await exchange.record_usage(answer=answer)
     await exchange.finish()
-    if convert is not None:
-        answer, content_type = convert(answer), "application/json"
-    relayed = HttpResponse(answer, status=response.status_code, content_type=content_type)
-    relayed["Content-Length"] = str(len(answer))
-    return relayed
+    if forward.convert_answer is not None:
+        answer, content_type = forward.convert_answer(answer), "application/json"
+    return _json_response(answer, response.status, content_type)
 
 
 def _streaming_response(
-    exchange: Exchange, upstream: httpx.Response, content_type: str
+    exchange: Exchange, upstream: aiohttp.ClientResponse, forward: Plan, content_type: str
 ) -> StreamingHttpResponse:
+    exchange.status, exchange.streamed = upstream.status, True
+    exchange.rewriter = forward.new_stream_meter() if forward.new_stream_meter else None
     response = StreamingHttpResponse(
-        _relay(exchange, upstream), status=upstream.status_code, content_type=content_type
+        _relay(exchange, upstream), status=upstream.status, content_type=content_type
     )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
 
 
-async def _relay(exchange: Exchange, upstream: httpx.Response) -> AsyncIterator[bytes]:
-    """The upstream body, chunk by chunk as it arrives. Closing this generator (the client
-    went away) closes the upstream response at once."""
+async def _relay(exchange: Exchange, upstream: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    """The upstream stream, event by event as it arrives. Its final event waits until the
+    usage record is committed. Closing this generator (the client went away) closes the
+    upstream response at once."""
     try:
-        async for chunk in upstream.aiter_bytes():
+        async for chunk in upstream.content.iter_any():
             relayed = exchange.relay(chunk)
             if relayed:
                 yield relayed
+            if exchange.final_held():
+                await exchange.record_usage()
+                yield exchange.release_final()
         exchange.completed = True
         tail = exchange.relay_end()
+        await exchange.record_usage()
         if tail:
             yield tail
-    except httpx.TransportError as failure:
+    except READ_FAILURES as failure:
         # The status is sent already: the failure goes to the client as an error event.
-        error = upstream_failure(failure)
+        error = failure_error(failure)
         exchange.refused(error)
-        yield stream_error_event(exchange.route.dialect, error)
+        await exchange.record_usage()
+        yield exchange.stream_error(stream_error_event(exchange.route.dialect, error))
     finally:
         if not exchange.completed and exchange.error is None:
             exchange.client_disconnected = True
-        await upstream_close(upstream)
+        if exchange.completed:
+            upstream.release()  # read to its end: the connection goes back to the pool
+        else:
+            upstream.close()
         await exchange.finish()

@@ -337,11 +337,14 @@ class ChatStreamTranslator:
         }
         return [encode(body), encode("[DONE]")]
 
-    def finish(self) -> list[bytes]:
-        """The closing chunks; called at message_stop, or when the upstream stream ends."""
+    def finish(self, *, error: bool = False) -> list[bytes]:
+        """The closing chunks; called at message_stop, when the upstream stream ends, or
+        (`error`: only the closing [DONE]) after the proxy reported a failure."""
         if self.done:
             return []
         self.done = True
+        if error:
+            return [encode("[DONE]")]
         out = []
         if self.finish_reason is None:
             out.append(self._chunk({}, "stop"))

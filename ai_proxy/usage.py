@@ -1,82 +1,156 @@
-"""Recording what the proxy served: one usage record per inference answered 2xx.
+"""Recording what the proxy served: one usage record per inference answered 2xx, added to
+the user's day in the same transaction.
 
-The write runs after the answer is out, on the proxy's database thread, so it never adds to
-the client's wait. Writes still in flight when the server stops are awaited (ASGI lifespan
-shutdown, `usage_writes_drain`).
+Two statements, written once from the models' metadata (see `ai_proxy.db` for why not the
+ORM): an INSERT of the record and an upsert of the day's totals, which adds to the day's
+row in the database itself, so any number of writers in any number of processes lose no
+increment.
 """
 
-import asyncio
-import logging
+import functools
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
-from ai_proxy.accounting import RequestFacts, Usage, parse_json_body, usage_from_json, usage_record
-from ai_proxy.dbthread import db_write
-from ai_proxy.exchange import Exchange, ExchangeObserver
+from django.db import connections
+from django.db.models import Field, Model
+from django.utils import timezone
 
-logger = logging.getLogger(__name__)
+from ai_proxy import db
+from ai_proxy.accounting import Usage, usage_of_answer
+from ai_proxy.models import DailyUsage, UsageRecord
+from ai_proxy.runtime import write_in_flight
+from catalog.config import CatalogModel
 
-_pending: set["asyncio.Task[object]"] = set()
+if TYPE_CHECKING:
+    import asyncio
 
-
-class UsageRecorder(ExchangeObserver):
-    """Reads usage from a JSON answer, or from the stream meter, and records it."""
-
-    def __init__(self) -> None:
-        self.answer = b""
-
-    def on_chunk(self, exchange: Exchange, chunk: bytes) -> None:
-        if not exchange.streamed and exchange.usage_dialect:
-            self.answer = chunk  # a JSON answer arrives whole
-
-    async def on_finish(self, exchange: Exchange) -> None:
-        token, status = exchange.token, exchange.upstream_status
-        if exchange.usage_dialect is None or token is None or status is None:
-            return
-        if not 200 <= status < 300:
-            return
-        if exchange.rewriter is not None:
-            usage = exchange.rewriter.usage
-        else:
-            usage = usage_from_json(exchange.usage_dialect, parse_json_body(self.answer))
-        workspace = token.workspace
-        facts = RequestFacts(
-            user_id=workspace.user_id,
-            workspace_id=workspace.pk,
-            project_id=workspace.project_id,
-            task_id=getattr(token, "newest_task_id", None),
-            model=exchange.model or "",
-            provider=exchange.provider or "",
-            route=exchange.route.name,
-        )
-        _record_later(exchange, facts, usage)
+    from ai_proxy.exchange import Exchange
 
 
-def _record_later(exchange: Exchange, facts: RequestFacts, usage: Usage) -> None:
-    write = db_write(
-        usage_record,
+@dataclass(frozen=True)
+class RequestFacts:
+    """Who asked, for what, through which route: everything a usage record needs but tokens."""
+
+    user_id: int
+    workspace_id: Any
+    project_id: int | None
+    task_id: int | None
+    model: str
+    provider: str
+    route: str
+
+
+_RECORD_FIELDS = (
+    "user_id", "workspace_id", "project_id", "task_id", "model", "provider", "route",
+    "input_tokens", "output_tokens", "cost_usd", "status", "streamed", "latency_ms", "ttfb_ms",
+    "created_at",
+)  # fmt: skip
+_DAY_FIELDS = ("user_id", "day", "requests", "input_tokens", "output_tokens", "cost_usd")
+_DAY_SUMS = ("requests", "input_tokens", "output_tokens", "cost_usd")
+
+
+def _field(model: type[Model], name: str) -> "Field[Any, Any]":
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field)  # concrete columns only
+    return field
+
+
+@functools.cache
+def _write_sql(alias: str) -> tuple[str, str]:
+    quote = connections[alias].ops.quote_name
+
+    def insert(model: type[Model], fields: tuple[str, ...]) -> str:
+        columns = ", ".join(quote(_field(model, name).column) for name in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        table = quote(model._meta.db_table)
+        return f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - model names
+
+    day = quote(DailyUsage._meta.db_table)
+    adds = ", ".join(
+        f"{quote(name)} = {day}.{quote(name)} + EXCLUDED.{quote(name)}" for name in _DAY_SUMS
+    )
+    upsert = (
+        f"{insert(DailyUsage, _DAY_FIELDS)} "
+        f"ON CONFLICT ({quote('user_id')}, {quote('day')}) DO UPDATE SET {adds}"
+    )
+    return insert(UsageRecord, _RECORD_FIELDS), upsert
+
+
+def _prepared(model: type[Model], fields: tuple[str, ...], values: dict[str, Any]) -> list[Any]:
+    connection = connections[model._default_manager.db]
+    return [_field(model, name).get_db_prep_save(values[name], connection) for name in fields]
+
+
+def usage_statements(
+    *,
+    facts: RequestFacts,
+    usage: Usage,
+    price: CatalogModel | None,
+    status: int,
+    streamed: bool,
+    latency_ms: int,
+    ttfb_ms: int | None,
+    day: date | None = None,
+) -> list[tuple[str, list[Any]]]:
+    """The record and the day's upsert, with their parameters."""
+    now = timezone.now()
+    cost = usage.cost(price)
+    record = {
+        **vars(facts),
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cost_usd": cost,
+        "status": status,
+        "streamed": streamed,
+        "latency_ms": latency_ms,
+        "ttfb_ms": ttfb_ms,
+        "created_at": now,
+    }
+    totals = {
+        "user_id": facts.user_id,
+        "day": day or now.date(),
+        "requests": 1,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cost_usd": cost,
+    }
+    insert, upsert = _write_sql(UsageRecord.objects.db)
+    return [
+        (insert, _prepared(UsageRecord, _RECORD_FIELDS, record)),
+        (upsert, _prepared(DailyUsage, _DAY_FIELDS, totals)),
+    ]
+
+
+def usage_record_from_exchange(
+    exchange: "Exchange", *, answer: bytes | None
+) -> "asyncio.Future[None] | None":
+    """Start writing the usage record of an exchange; the returned write runs to its end
+    even if the request is cancelled."""
+    token, plan = exchange.token, exchange.plan
+    if token is None or plan is None or plan.usage_dialect is None:
+        return None
+    if exchange.rewriter is not None:
+        usage = exchange.rewriter.usage
+    else:
+        usage = usage_of_answer(plan.usage_dialect, answer or b"")
+    workspace = token.workspace
+    facts = RequestFacts(
+        user_id=workspace.user_id,
+        workspace_id=workspace.pk,
+        project_id=workspace.project_id,
+        task_id=getattr(token, "newest_task_id", None),
+        model=exchange.model or "",
+        provider=exchange.provider or "",
+        route=exchange.route.name,
+    )
+    statements = usage_statements(
         facts=facts,
         usage=usage,
-        price=exchange.price,
+        price=exchange.entry,
         status=exchange.upstream_status or 0,
         streamed=exchange.streamed,
         latency_ms=int(exchange.latency_ms),
         ttfb_ms=None if exchange.ttfb_ms is None else int(exchange.ttfb_ms),
     )
-    task = asyncio.get_running_loop().create_task(write)
-    _pending.add(task)
-    task.add_done_callback(_written)
-
-
-def _written(task: "asyncio.Task[object]") -> None:
-    _pending.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("ai_proxy.usage_write_failed", exc_info=task.exception())
-
-
-def pending_usage_writes() -> int:
-    return len(_pending)
-
-
-async def usage_writes_drain() -> None:
-    """Wait for the usage writes still in flight (at shutdown)."""
-    while _pending:
-        await asyncio.gather(*list(_pending), return_exceptions=True)
+    return write_in_flight(db.execute(statements))

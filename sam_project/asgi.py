@@ -1,13 +1,18 @@
-"""ASGI entry point: `uvicorn sam_project.asgi:application` (streams the AI proxy).
+"""ASGI entry point: `uvicorn sam_project.asgi:application` (the proxy streams).
 
-Requests under /ai/ go to the proxy's own lean handler (see `ai_proxy.asgi`); everything
-else to Django's standard one.
+Requests under /ai/ go to the proxy's handler (`ai_proxy.asgi`), everything else to
+Django's. Both sit behind a cap on the request body (`body_limit.BodyLimit`). The lifespan
+protocol runs the start-up checks (where database access is allowed, so several workers
+start: `uvicorn --workers N`, gunicorn with uvicorn workers) and, at shutdown, waits for
+usage records still being written and closes the proxy's connections.
 """
 
 import gc
+import logging
 import os
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sam_project.settings")
@@ -15,11 +20,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sam_project.settings")
 django_application = get_asgi_application()
 
 from ai_proxy.asgi import ProxyASGIHandler  # noqa: E402 - needs the app registry
-from ai_proxy.usage import usage_writes_drain  # noqa: E402 - needs the app registry
-from sam_project.checks import refuse_to_start_on_errors  # noqa: E402 - needs the app registry
+from ai_proxy.runtime import runtime_close  # noqa: E402 - needs the app registry
+from sam_project.body_limit import BodyLimit  # noqa: E402 - needs the app registry
+from sam_project.checks import start_up_errors  # noqa: E402 - needs the app registry
 
-refuse_to_start_on_errors()
-
+logger = logging.getLogger("sam.server")
 proxy_application = ProxyASGIHandler()
 
 # What is loaded by now (Django, the apps, the URL map) lives as long as the process. Frozen,
@@ -29,21 +34,28 @@ gc.freeze()
 
 
 async def lifespan(receive: Any, send: Any) -> None:
-    """Server start and stop. On stop, usage records still being written are awaited."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            errors = await sync_to_async(start_up_errors)()
+            if errors:
+                logger.error("server.start_refused", extra={"errors": errors})
+                await send({"type": "lifespan.startup.failed", "message": "; ".join(errors)})
+                return
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            await usage_writes_drain()
+            await runtime_close()
             await send({"type": "lifespan.shutdown.complete"})
             return
 
 
-async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def _dispatch(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         await lifespan(receive, send)
     elif scope["type"] == "http" and scope["path"].startswith("/ai/"):
         await proxy_application(scope, receive, send)
     else:
         await django_application(scope, receive, send)
+
+
+application = BodyLimit(_dispatch)

@@ -120,11 +120,13 @@ def check_rows_readable(app_configs: Sequence[Any] | None, **kwargs: Any) -> lis
     return messages
 
 
-def refuse_to_start_on_errors() -> None:
-    """Run the checks above when a server starts, and refuse to serve on an error."""
+def start_up_errors() -> list[str]:
+    """The errors among the checks above, for a server about to start (which then refuses
+    to). Run where database access is allowed: the lifespan start-up, off the event loop."""
     from django.core.checks import run_checks
-    from django.core.management.base import SystemCheckError
+    from django.db import connections
 
-    errors = [m for m in run_checks(tags=["sam"]) if m.is_serious()]
-    if errors:
-        raise SystemCheckError("\n".join(f"{m.id}: {m.msg}" for m in errors))
+    try:
+        return [f"{m.id}: {m.msg}" for m in run_checks(tags=["sam"]) if m.is_serious()]
+    finally:
+        connections.close_all()  # this thread serves no requests: let its connections go

@@ -109,6 +109,8 @@ TEMPLATES = [
     },
 ]
 
+# Connections each server process keeps to PostgreSQL, per pool (Django's, and the proxy's).
+DATABASE_POOL_SIZE = _read(env.int, "DATABASE_POOL_SIZE", "an integer", default=10)
 # Database: an SQLite file by default (the embedded mode), PostgreSQL beyond one machine.
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
@@ -130,7 +132,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # persistent connections cannot be reused; psycopg's pool hands connections across.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "pool",
-        {"min_size": 1, "max_size": _read(env.int, "DATABASE_POOL_SIZE", "an integer", default=10)},
+        {"min_size": 1, "max_size": DATABASE_POOL_SIZE},
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -142,6 +144,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "sam",
+            # A slow or partitioned Redis costs a request half a second, not a hung worker.
+            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
         }
     }
 else:
@@ -250,6 +254,17 @@ AI_PROXY_MAX_BODY_BYTES = _read(
 AI_PROXY_KEY_CACHE_SECONDS = _read(
     env.float, "AI_PROXY_KEY_CACHE_SECONDS", "a number of seconds", default=30.0
 )
+# The proxy's own middleware under /ai/ (natively async; see ai_proxy.asgi).
+AI_PROXY_MIDDLEWARE = [
+    "sam_project.middleware.request_id_middleware",
+    "ai_proxy.middleware.allowed_hosts_middleware",
+]
+# Upstream connections each worker keeps open at most (all providers together).
+AI_PROXY_UPSTREAM_CONNECTIONS = _read(
+    env.int, "AI_PROXY_UPSTREAM_CONNECTIONS", "an integer", default=200
+)
+# Redis connections each worker's proxy keeps at most (rate windows, slots, key health).
+AI_PROXY_REDIS_CONNECTIONS = _read(env.int, "AI_PROXY_REDIS_CONNECTIONS", "an integer", default=50)
 AI_PROXY_RATE_LIMIT_RPM = _read(
     env.int, "AI_PROXY_RATE_LIMIT_RPM", "an integer", default=_BUILT_IN["AI_PROXY_RATE_LIMIT_RPM"]
 )
@@ -285,7 +300,6 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # `http.request` lines replace Django's per-error request warnings.
         "django.request": {"level": "ERROR"},
-        "httpx": {"level": "WARNING"},
-        "httpcore": {"level": "WARNING"},
+        "aiohttp": {"level": "WARNING"},
     },
 }

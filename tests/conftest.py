@@ -12,8 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
-from ai_proxy.admission import config_memo_clear
-from ai_proxy.upstream import key_cache_clear
+from ai_proxy.runtime import runtime_reset
 from catalog.models import ModelCatalogEntry
 from catalog.seed import catalog_seed
 from credentials.models import Project
@@ -26,15 +25,14 @@ User = get_user_model()
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """The proxy config snapshot and rate counters live in the cache, and the proxy keeps
-    platform keys and the snapshot briefly in process memory: no test sees another's."""
+    """The proxy config snapshot and rate counters live in the cache (or Redis), and the
+    proxy keeps platform keys and the snapshot briefly in process memory: no test sees
+    another's."""
     cache.clear()
-    key_cache_clear()
-    config_memo_clear()
+    runtime_reset()
     yield
     cache.clear()
-    key_cache_clear()
-    config_memo_clear()
+    runtime_reset()
 
 
 @pytest.fixture(autouse=True)

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 import uvicorn
 
-from ai_proxy.usage import pending_usage_writes
+from ai_proxy.runtime import writes_in_flight
 
 
 class ThreadedServer:
     def __init__(self, app: Any, **config: Any):
         self.server = uvicorn.Server(
             uvicorn.Config(
-                app, host="127.0.0.1", port=0, lifespan="off", log_level="warning", **config
+                app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", **config
             )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -47,12 +47,9 @@ def _asgi_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
         server = ThreadedServer(application)
         url = server.start()
     yield url
+    # Its lifespan shutdown closes the proxy's database pool: the test database cannot be
+    # dropped (PostgreSQL) while connections to it are open.
     server.stop()
-    from ai_proxy.dbthread import db_thread_close
-
-    # The proxy keeps a connection on its own thread; the test database cannot be dropped
-    # (PostgreSQL) while it is open.
-    db_thread_close()
 
 
 @pytest.fixture
@@ -60,8 +57,8 @@ def live_url(_asgi_server: str, transactional_db: Any, model_catalog: None) -> I
     """Base URL of the live server, e.g. http://127.0.0.1:40123 (no trailing slash), over a
     database holding what the migrations seed."""
     yield _asgi_server
-    # Usage is recorded after each answer is out; let those writes land before the database
-    # is emptied for the next test (they would race the flush).
+    # A client that left mid-answer may leave its usage write running; let it land before
+    # the database is emptied for the next test (it would race the flush).
     deadline = time.monotonic() + 10
-    while pending_usage_writes() and time.monotonic() < deadline:
+    while writes_in_flight() and time.monotonic() < deadline:
         time.sleep(0.01)

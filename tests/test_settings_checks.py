@@ -90,10 +90,20 @@ def start(env_overrides):
 
 
 def test_the_server_refuses_to_start_on_a_check_error():
-    result = start({"AI_PROXY_TOKEN_MODE": "loose", "DATABASE_URL": "sqlite:///:memory:"})
+    """The checks run at the ASGI lifespan start-up, where database access is allowed."""
+    env = {**os.environ, "AI_PROXY_TOKEN_MODE": "loose", "DATABASE_URL": "sqlite:///:memory:"}
+    result = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "sam_project.asgi:application", "--port", "0"],
+        env={**env, "LOG_LEVEL": "INFO"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
     assert result.returncode != 0
     assert "AI_PROXY_TOKEN_MODE" in result.stderr
+    assert "Application startup failed" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -10,14 +10,12 @@ import re
 import secrets
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Model
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from workspaces.models import Task, TokenKind, Workspace, WorkspaceStatus, WorkspaceToken
 
@@ -83,107 +81,87 @@ def token_mint(
     return token, raw
 
 
-def _check(token: WorkspaceToken) -> WorkspaceToken:
-    if token.is_revoked:
-        raise TokenRejected("revoked")
-    if token.is_expired:
-        raise TokenRejected("expired")
-    if token.workspace.status != WorkspaceStatus.RUNNING:
-        raise TokenRejected("workspace_not_running")
-    return token
-
-
-# The columns `lean_lookup_sql` selects, in order: the token's, then its workspace's.
-_LEAN_TOKEN_FIELDS = ("id", "workspace_id", "kind", "expires_at", "revoked_at")
-_LEAN_WORKSPACE_FIELDS = ("status", "user_id", "project_id")
+# The columns `token_lookup_sql` selects, in order.
+_LOOKUP_COLUMNS = (
+    "token_id", "kind", "workspace_id", "status", "user_id", "project_id",
+    "revoked", "expired", "newest_task_id",
+)  # fmt: skip
 
 
 @functools.cache
-def lean_lookup_sql(alias: str) -> str:
-    """The token lookup (workspace API and AI proxy), written once: the ORM would compile
-    its equivalent on every call, which costs several times what running it does. The token
-    hash is its only parameter (`%s`)."""
+def token_lookup_sql(alias: str) -> str:
+    """The token lookup of the workspace API and the AI proxy, written once from the
+    models' metadata (see `ai_proxy.db` for why the proxy does not use the ORM here).
+    Parameters: the token hash, then the time now (for `expired`)."""
     quote = connections[alias].ops.quote_name
     token, workspace, task = (
         quote(model._meta.db_table) for model in (WorkspaceToken, Workspace, Task)
     )
     pk, workspace_id, created_at = (quote(c) for c in ("id", "workspace_id", "created_at"))
-    columns = [f"t.{quote(name)}" for name in _LEAN_TOKEN_FIELDS]
-    columns += [f"w.{quote(name)}" for name in _LEAN_WORKSPACE_FIELDS]
     # Only quoted table and column names from the models go into the text.
     newest_task = (
         f"SELECT k.{pk} FROM {task} k WHERE k.{workspace_id} = t.{workspace_id} "  # noqa: S608
         f"ORDER BY k.{created_at} DESC, k.{pk} DESC LIMIT 1"
     )
+    columns = [
+        f"t.{pk}",
+        f"t.{quote('kind')}",
+        f"t.{workspace_id}",
+        f"w.{quote('status')}",
+        f"w.{quote('user_id')}",
+        f"w.{quote('project_id')}",
+        f"t.{quote('revoked_at')} IS NOT NULL",
+        f"t.{quote('expires_at')} <= %s",
+        f"({newest_task})",
+    ]
     return (
-        f"SELECT {', '.join(columns)}, ({newest_task}) "  # noqa: S608
+        f"SELECT {', '.join(columns)} "  # noqa: S608
         f"FROM {token} t INNER JOIN {workspace} w ON w.{pk} = t.{workspace_id} "
         f"WHERE t.{quote('token_hash')} = %s"
     )
 
 
-def lookup_hash(raw: str) -> str:
-    """The hash to look a token up by; a value that cannot be a token is rejected here."""
+def token_lookup_params(raw: str, now: datetime) -> list[Any]:
+    """The parameters of `token_lookup_sql`; a value that cannot be a token is rejected."""
     if not _TOKEN_SHAPE.match(raw):
         raise TokenRejected("malformed")
-    return hash_token(raw)
+    return [now, hash_token(raw)]
 
 
-def _python_datetime(value: Any) -> datetime | None:
-    # SQLite hands back naive UTC (text, or a datetime when the driver parsed it);
-    # PostgreSQL an aware datetime.
-    if value is None:
-        return None
-    parsed = value if isinstance(value, datetime) else parse_datetime(str(value))
-    if parsed is None:
-        raise ValueError("not a datetime")
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
-
-
-def token_from_lean_row(alias: str, row: Sequence[Any] | None) -> WorkspaceToken:
-    """The checked token of one row of `lean_lookup_sql` (None: no such token), its workspace
-    loaded with only its id, status, user id and project id (other fields deferred), and
-    `newest_task_id` set."""
+def token_from_row(row: Sequence[Any] | None) -> WorkspaceToken:
+    """The live token of one row of `token_lookup_sql` (None: no such token), with its
+    workspace (id, status, user and project) and `newest_task_id`; raises `TokenRejected`."""
     if row is None:
         raise TokenRejected("unknown")
-    token_id, workspace_id, kind, expires_at, revoked_at, status, user_id, project_id, task = row
-    if not isinstance(workspace_id, uuid.UUID):
-        workspace_id = uuid.UUID(str(workspace_id))
-    token = WorkspaceToken.from_db(
-        alias,
-        list(_LEAN_TOKEN_FIELDS),
-        _in_field_order(
-            WorkspaceToken,
-            {
-                "id": token_id,
-                "workspace_id": workspace_id,
-                "kind": kind,
-                "expires_at": _python_datetime(expires_at),
-                "revoked_at": _python_datetime(revoked_at),
-            },
-        ),
+    found = dict(zip(_LOOKUP_COLUMNS, row, strict=True))
+    if found["revoked"]:
+        raise TokenRejected("revoked")
+    if found["expired"]:
+        raise TokenRejected("expired")
+    if found["status"] != WorkspaceStatus.RUNNING:
+        raise TokenRejected("workspace_not_running")
+    workspace = Workspace(
+        id=uuid.UUID(str(found["workspace_id"])),
+        status=found["status"],
+        user_id=found["user_id"],
+        project_id=found["project_id"],
     )
-    workspace = {"id": workspace_id, "status": status, "user_id": user_id, "project_id": project_id}
-    token.workspace = Workspace.from_db(
-        alias, list(workspace), _in_field_order(Workspace, workspace)
-    )
-    token.newest_task_id = task  # type: ignore[attr-defined]
-    return _check(token)
-
-
-def _in_field_order(model: type[Model], values: dict[str, Any]) -> list[Any]:
-    return [values[f.attname] for f in model._meta.concrete_fields if f.attname in values]
+    workspace._state.adding = False
+    token = WorkspaceToken(id=found["token_id"], kind=found["kind"], workspace=workspace)
+    token._state.adding = False
+    token.newest_task_id = found["newest_task_id"]  # type: ignore[attr-defined]
+    return token
 
 
 def token_authenticate(raw: str) -> WorkspaceToken:
-    """The live token of `raw`, with its workspace (id, status, user id, project id) and
-    `newest_task_id`, in one query; raises `TokenRejected`."""
-    digest = lookup_hash(raw)
+    """The live token of `raw`, with its workspace and `newest_task_id`, in one query;
+    raises `TokenRejected`."""
+    params = token_lookup_params(raw, timezone.now())
     alias = WorkspaceToken.objects.db
     with connections[alias].cursor() as cursor:
-        cursor.execute(lean_lookup_sql(alias), [digest])
+        cursor.execute(token_lookup_sql(alias), params)
         row = cursor.fetchone()
-    return token_from_lean_row(alias, row)
+    return token_from_row(row)
 
 
 def tokens_revoke(*, workspace: Workspace) -> int:

@@ -1,14 +1,18 @@
 """Limits: which value is in force, the used ≥ limit boundary, windows and UTC midnight."""
 
+import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from ai_proxy.accounting import RequestFacts, Usage, usage_record
+from ai_proxy.accounting import Usage
+from ai_proxy.db import execute_here
 from ai_proxy.errors import LimitReached
 from ai_proxy.limits import check_budget, count_request, effective_limits, user_day
 from ai_proxy.models import DailyUsage, UsageRecord, UserProxyLimit
+from ai_proxy.shared import shared_state
+from ai_proxy.usage import RequestFacts, usage_statements
 from catalog.config import CatalogModel, stored_config
 from catalog.models import ProxySettings
 
@@ -23,7 +27,7 @@ def facts(user):
 
 
 def record(user, input_tokens, output_tokens, day=None):
-    usage_record(
+    statements = usage_statements(
         facts=facts(user),
         usage=Usage(input_tokens, output_tokens),
         price=HAIKU,
@@ -33,6 +37,7 @@ def record(user, input_tokens, output_tokens, day=None):
         ttfb_ms=None,
         day=day,
     )
+    execute_here(statements)
 
 
 def test_environment_limits_apply_by_default(alice, settings):
@@ -114,22 +119,34 @@ def test_budgets_reset_at_utc_midnight(alice, settings):
     assert day.input_tokens == 0
 
 
+def count(user_id, limit, now):
+    """`count_request` on an event loop of its own (its shared state is async)."""
+
+    async def counted():
+        try:
+            return await count_request(user_id, limit, now)
+        finally:
+            await shared_state.close()
+
+    return asyncio.run(counted())
+
+
 def test_the_rate_limit_serves_the_limit_and_refuses_the_next(alice):
     for served in range(3):
-        window = count_request(alice.pk, 3, NOON)
+        window = count(alice.pk, 3, NOON)
         assert window.remaining == 2 - served
 
     with pytest.raises(LimitReached) as refused:
-        count_request(alice.pk, 3, NOON)
+        count(alice.pk, 3, NOON)
     assert refused.value.details["retry_after"] == 60
     assert refused.value.headers["X-RateLimit-Remaining"] == "0"
     assert refused.value.headers["Retry-After"] == "60"
 
 
 def test_the_rate_window_turns_over_each_minute(alice, bob):
-    count_request(alice.pk, 1, NOON)
+    count(alice.pk, 1, NOON)
     with pytest.raises(LimitReached):
-        count_request(alice.pk, 1, NOON.replace(second=59))
+        count(alice.pk, 1, NOON.replace(second=59))
 
-    count_request(alice.pk, 1, NOON.replace(minute=1))
-    count_request(bob.pk, 1, NOON)
+    count(alice.pk, 1, NOON.replace(minute=1))
+    count(bob.pk, 1, NOON)

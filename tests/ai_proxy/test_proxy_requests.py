@@ -115,7 +115,7 @@ def test_a_bug_is_a_500_in_the_dialect_and_still_logged(proxy: LiveProxy, monkey
     def broken(*args):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("ai_proxy.proxy._catalog_model", broken)
+    monkeypatch.setattr("ai_proxy.proxy.catalog_model", broken)
 
     response = proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE)
 

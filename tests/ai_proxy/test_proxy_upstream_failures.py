@@ -14,33 +14,53 @@ from tests.fakes.upstream import Fail, Hang, refused_url
 from tests.support import CLAUDE_PLATFORM_KEY, add_credential
 
 
-def test_an_upstream_500_keeps_its_status_and_type_but_not_its_message(proxy: LiveProxy):
-    proxy.upstream.answer_next(Fail(500, "api_error", message="internal detail: org-123"))
+def test_an_upstream_refusal_reaches_the_client_as_the_provider_sent_it(proxy: LiveProxy):
+    proxy.upstream.answer_next(
+        Fail(
+            400,
+            "invalid_request_error",
+            message="prompt is too long: 210000 tokens > 200000 maximum",
+            headers={"request-id": "req_011CABC", "x-internal": "not for clients"},
+        )
+    )
 
     response = proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE)
 
-    assert response.status_code == 500
+    assert response.status_code == 400
     assert response.json() == {
         "type": "error",
         "error": {
-            "type": "api_error",
-            "message": "The upstream provider answered 500 (api_error).",
+            "type": "invalid_request_error",
+            "message": "prompt is too long: 210000 tokens > 200000 maximum",
         },
     }
-    assert "org-123" not in response.text
+    assert response.headers["request-id"] == "req_011CABC"
+    assert "x-internal" not in response.headers
 
 
 def test_an_upstream_rate_limit_passes_its_type_and_retry_after_on(proxy: LiveProxy):
-    proxy.upstream.answer_next(Fail(429, "rate_limit_error", headers={"retry-after": "7"}))
+    proxy.upstream.answer_next(
+        Fail(
+            429,
+            "rate_limit_error",
+            headers={
+                "retry-after": "7",
+                "anthropic-ratelimit-tokens-reset": "2026-12-01T12:00:07Z",
+            },
+        )
+    )
 
     with pytest.raises(anthropic.RateLimitError) as raised:
         proxy.anthropic().messages.create(**CLAUDE_MESSAGE)
 
     assert raised.value.response.headers["retry-after"] == "7"
+    assert (
+        raised.value.response.headers["anthropic-ratelimit-tokens-reset"] == "2026-12-01T12:00:07Z"
+    )
     assert raised.value.response.json()["error"]["type"] == "rate_limit_error"
 
 
-def test_an_openai_error_code_clients_act_on_is_kept(proxy: LiveProxy):
+def test_an_openai_error_reaches_the_sdk_with_its_code_and_message(proxy: LiveProxy):
     proxy.upstream.answer_next(
         Fail(400, "invalid_request_error", code="context_length_exceeded", message="too long: 9")
     )
@@ -49,16 +69,24 @@ def test_an_openai_error_code_clients_act_on_is_kept(proxy: LiveProxy):
         proxy.openai().responses.create(**RESPONSE)
 
     assert raised.value.code == "context_length_exceeded"
-    assert "too long" not in raised.value.message
+    assert "too long: 9" in raised.value.message
 
 
-def test_an_upstream_error_that_is_not_json_still_keeps_its_status(proxy: LiveProxy, settings):
+def test_an_upstream_error_that_is_not_json_is_passed_on_as_it_came(proxy: LiveProxy, settings):
     settings.AI_PROXY_OPENAI_UPSTREAM = f"{proxy.upstream.url}/not-an-api"
 
     response = proxy.post("v1/chat/completions", CHAT)
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "upstream_error"
+    assert response.json() == {"error": {"type": "not_found_error", "message": "?"}}
+
+
+def test_an_upstream_refusal_body_is_never_logged(proxy: LiveProxy, caplog):
+    proxy.upstream.answer_next(Fail(500, "api_error", message="internal detail: org-123"))
+
+    assert proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE).status_code == 500
+
+    assert "org-123" not in caplog.text
 
 
 def test_a_refused_connection_is_a_502(proxy: LiveProxy, settings):
