@@ -28,6 +28,7 @@ from ai_proxy.errors import (
     stream_error_event,
 )
 from ai_proxy.exchange import Exchange, RequestLog
+from ai_proxy.headers import forwarded_headers_check
 from ai_proxy.limits import enforce_limits
 from ai_proxy.plans import plan
 from ai_proxy.routes import Route
@@ -155,6 +156,7 @@ def _upstream_body(body: dict[str, Any]) -> bytes:
 async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase:
     route = exchange.route
     config, exchange.token = await admit(request, route)
+    forwarded_headers_check(request.headers)
     body = _json_object(request)
     entry = _catalog_model(body, route, config)
     exchange.model, exchange.provider, exchange.price = entry.id, entry.provider, entry
