@@ -57,7 +57,7 @@ def _api_path(request: HttpRequest) -> str | None:
 
 def _api_error(path: str, error: ProxyError) -> HttpResponse:
     """An API error: in the proxy's dialects under /ai/, in the API's own shape under /api/."""
-    if path.startswith("/ai"):
+    if path == "/ai" or path.startswith("/ai/"):
         return error_response(dialect_of(path), error)
     return JsonResponse({"error": error.code, "message": error.message}, status=error.status)
 
