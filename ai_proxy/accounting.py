@@ -45,6 +45,11 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and value > 0 else 0
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object from a provider, or an empty one when it sent something else."""
+    return value if isinstance(value, dict) else {}
+
+
 def _anthropic_input(usage: dict[str, Any]) -> int:
     # Cache writes and reads are input the platform pays for too.
     return sum(
@@ -143,13 +148,13 @@ class AnthropicStreamMeter(StreamMeter):
         if not isinstance(data, dict):
             return
         if data.get("type") == "message_start":
-            usage = (data.get("message") or {}).get("usage") or {}
+            usage = _object(_object(data.get("message")).get("usage"))
             self.usage.input_tokens = _anthropic_input(usage)
             self.usage.output_tokens = max(
                 self.usage.output_tokens, _int(usage.get("output_tokens"))
             )
         elif data.get("type") == "message_delta":
-            usage = data.get("usage") or {}
+            usage = _object(data.get("usage"))
             self.usage.output_tokens = max(
                 self.usage.output_tokens, _int(usage.get("output_tokens"))
             )

@@ -43,7 +43,9 @@ _BODY = {
     "additionalProperties": True,
 }
 _ERRORS = {
-    "400": "Not a JSON object, or a model that is not an enabled catalog model here.",
+    "400": "Not a JSON object, a model that is not an enabled catalog model here, a header "
+    "passed upstream that is not printable ASCII, or (Claude models on chat completions) a "
+    "request the translation cannot read.",
     "401": "Missing, unknown, expired or revoked token, or the workspace is not running.",
     "403": "A callback token while the proxy accepts only proxy tokens (scoped mode).",
     "413": "The body is over AI_PROXY_MAX_BODY_BYTES.",

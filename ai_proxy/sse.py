@@ -1,10 +1,18 @@
-"""Server-sent events, split incrementally as the bytes of a stream arrive."""
+"""Server-sent events, split incrementally as the bytes of a stream arrive.
+
+Lines end with CR, LF or CRLF, and with nothing else (the SSE specification): a JSON string
+may hold U+2028, U+2029, U+0085 or a form feed unescaped, and `str.splitlines()` would cut
+the event there. An event ends at a blank line.
+"""
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
-_SEPARATORS = (b"\r\n\r\n", b"\n\n", b"\r\r")
+_LINE_END = re.compile(rb"\r\n?|\n")
+_TEXT_LINE_END = re.compile(r"\r\n?|\n")
+_CR = 0x0D
 
 
 @dataclass(frozen=True)
@@ -17,14 +25,16 @@ class SSEEvent:
         """The data as JSON, or None when it is not JSON (such as `[DONE]`)."""
         try:
             return json.loads(self.data)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
 
 
 def parse_event(raw: bytes) -> SSEEvent:
     name: str | None = None
     data: list[str] = []
-    for line in raw.decode("utf-8", errors="replace").splitlines():
+    text = raw.decode("utf-8", errors="replace")
+    lines = _TEXT_LINE_END.split(text) if "\r" in text else text.split("\n")
+    for line in lines:
         if not line or line.startswith(":"):
             continue
         field, _, value = line.partition(":")
@@ -44,30 +54,46 @@ def encode(data: Any, event: str | None = None) -> bytes:
 
 
 class SSESplitter:
-    """Feed it chunks; it hands back each event once its closing blank line has arrived."""
+    """Feed it chunks; it hands back each event once its closing blank line has arrived.
+
+    Each byte is scanned once, however the stream is chunked: the search for the next line
+    end resumes where the last one stopped. A CR at the very end of what has arrived is left
+    for the next chunk to settle, since an LF may follow it (one CRLF line end, not two).
+    """
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._buffer = bytearray()
+        self._scan = 0  # where the search for the next line end resumes
+        self._line_start = 0  # where the line being scanned starts
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        self._buffer += chunk
+        buffer = self._buffer
+        buffer += chunk
         events: list[SSEEvent] = []
-        while True:
-            cut = self._next_boundary()
-            if cut is None:
-                return events
-            raw, self._buffer = self._buffer[:cut], self._buffer[cut:]
-            events.append(parse_event(raw))
+        event_start = 0
+        while (found := _LINE_END.search(buffer, self._scan)) is not None:
+            end = found.end()
+            if end == len(buffer) and buffer[end - 1] == _CR:
+                self._scan = found.start()
+                break
+            blank = found.start() == self._line_start
+            self._scan = self._line_start = end
+            if blank:
+                events.append(parse_event(bytes(buffer[event_start:end])))
+                event_start = end
+        else:
+            self._scan = len(buffer)
+        if event_start:
+            # Once per chunk, and what is left is the start of an event within this chunk.
+            del buffer[:event_start]
+            self._scan -= event_start
+            self._line_start -= event_start
+        return events
 
     def flush(self) -> list[SSEEvent]:
-        """What is left when the stream ends (an event without its closing blank line)."""
-        rest, self._buffer = self._buffer, b""
-        return [parse_event(rest)] if rest.strip() else []
-
-    def _next_boundary(self) -> int | None:
-        best: int | None = None
-        for separator in _SEPARATORS:
-            at = self._buffer.find(separator)
-            if at != -1 and (best is None or at + len(separator) < best):
-                best = at + len(separator)
-        return best
+        """What is left when the stream ends: an event without its closing blank line, or
+        bytes of no event (kept all the same, for a byte-exact relay)."""
+        rest = bytes(self._buffer)
+        self._buffer.clear()
+        self._scan = self._line_start = 0
+        return [parse_event(rest)] if rest else []

@@ -22,5 +22,6 @@ urlpatterns = [
     re_path(r"^static/(?P<path>.+)$", views.static_file),
 ]
 
+handler400 = "sam_project.views.bad_request"
 handler404 = "sam_project.views.not_found"
 handler500 = "sam_project.views.server_failure"

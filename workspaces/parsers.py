@@ -2,7 +2,8 @@ import io
 from typing import Any
 
 from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.request import Request
 
 
@@ -12,12 +13,15 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-class BoundedJSONParser(JSONParser):
+class BoundedJSONParser(BaseParser):
     """JSON with a size cap taken from the view's `max_body_bytes`.
 
     The cap is measured on the bytes read, not on the Content-Length header, which a client
-    may omit (chunked transfer) or misstate.
+    may omit (chunked transfer) or misstate; no more than the cap and one byte is read.
+    (Not a `JSONParser` subclass: DRF hands those the whole body, read into memory first.)
     """
+
+    media_type = "application/json"
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         limit = parser_context["view"].max_body_bytes
@@ -26,7 +30,10 @@ class BoundedJSONParser(JSONParser):
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
         if not body:
             return {}
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        try:
+            return JSONParser().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
 
 
 class ChunkedBodyRequest(Request):

@@ -164,3 +164,27 @@ def test_json_usage_in_each_dialect():
         == 0
     )
     assert usage_from_json("chat", ["not", "an", "object"]).input_tokens == 0
+
+
+MALFORMED_ANTHROPIC = [
+    ("message_start", {"type": "message_start", "message": "msg_1"}),
+    ("message_start", {"type": "message_start", "message": {"usage": 5}}),
+    ("message_start", {"type": "message_start", "message": {"usage": {"input_tokens": "9"}}}),
+    ("message_delta", {"type": "message_delta", "usage": [1]}),
+    ("message_delta", {"type": "message_delta", "usage": {"output_tokens": None}}),
+    ("message_delta", {"type": "message_delta", "usage": {"output_tokens": 4}}),
+]
+
+
+def test_malformed_anthropic_events_are_metered_as_far_as_they_make_sense():
+    stream = b"".join(encode(data, name) for name, data in MALFORMED_ANTHROPIC)
+    meter = AnthropicStreamMeter()
+    translated = TranslatedChatStream(model="claude-haiku-4-5", include_usage=False)
+
+    assert meter.feed(stream) == stream
+    out = translated.feed(stream) + translated.close()
+
+    assert (meter.usage.input_tokens, meter.usage.output_tokens) == (0, 4)
+    assert (translated.usage.input_tokens, translated.usage.output_tokens) == (0, 4)
+    assert out.endswith(b"data: [DONE]\n\n")
+    assert out.count(b"[DONE]") == 1

@@ -239,3 +239,106 @@ def test_what_claude_cannot_express_is_a_400_and_is_not_forwarded(proxy: LivePro
 
     assert "n must be 1" in raised.value.message
     assert proxy.upstream.received == []
+
+
+def _chat(messages: Any, **extra: Any) -> dict[str, Any]:
+    return {"model": CLAUDE, "messages": messages, **extra}
+
+
+def _assistant_calling(tool_calls: Any) -> list[Any]:
+    return [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": None, "tool_calls": tool_calls},
+    ]
+
+
+def _user_parts(*parts: Any) -> list[Any]:
+    return [{"role": "user", "content": list(parts)}]
+
+
+# Each of these once reached the translation and failed there with a 500.
+MALFORMED_FOR_CLAUDE = {
+    "tool_calls is a number": (
+        _chat(_assistant_calling(5)),
+        "messages[1].tool_calls must be a list",
+    ),
+    "a tool call is a number": (
+        _chat(_assistant_calling([1])),
+        "messages[1].tool_calls[0] must be an object",
+    ),
+    "a tool call's function is a string": (
+        _chat(_assistant_calling([{"id": "call_1", "type": "function", "function": "x"}])),
+        "messages[1].tool_calls[0].function must be an object",
+    ),
+    "image_url is a string": (
+        _chat(_user_parts({"type": "image_url", "image_url": "https://example.com/a.png"})),
+        "messages[0].content[0].image_url must be an object",
+    ),
+    "an image url is a number": (
+        _chat(_user_parts({"type": "image_url", "image_url": {"url": 5}})),
+        "messages[0].content[0].image_url.url must be a non-empty string",
+    ),
+    "a text part's text is not a string": (
+        _chat(_user_parts({"type": "text", "text": {"nested": True}})),
+        "messages[0].content[0].text must be a string",
+    ),
+    "tools is a number": (
+        _chat([{"role": "user", "content": "hi"}], tools=5),
+        "tools must be a list",
+    ),
+    "stop is a number": (
+        _chat([{"role": "user", "content": "hi"}], stop=5),
+        "stop must be a list",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "names"), MALFORMED_FOR_CLAUDE.values(), ids=MALFORMED_FOR_CLAUDE.keys()
+)
+def test_a_malformed_request_for_claude_is_a_400_in_the_openai_shape(proxy: LiveProxy, body, names):
+    response = proxy.post("v1/chat/completions", body)
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    error = response.json()["error"]
+    assert (error["type"], error["code"], error["param"]) == (
+        "invalid_request_error",
+        "bad_request",
+        None,
+    )
+    assert error["message"].startswith(names)
+    assert proxy.upstream.received == []
+
+
+def test_the_openai_sdk_raises_its_bad_request_error_for_a_malformed_request(proxy: LiveProxy):
+    with pytest.raises(openai.BadRequestError) as raised:
+        proxy.openai().chat.completions.create(
+            model=CLAUDE, messages=[{"role": "user", "content": "hi"}], stop=cast(Any, 5)
+        )
+
+    assert raised.value.status_code == 400
+    assert "stop must be a list" in raised.value.message
+
+
+def test_a_streamed_delta_holding_a_line_separator_arrives_whole_and_is_metered(
+    proxy: LiveProxy,
+):
+    # U+2028 is a line break to str.splitlines(), and not to the SSE format.
+    text = "first\u2028line second\u2029paragraph third\x85line"
+    proxy.upstream.answer_next(Reply(text=text, input_tokens=6, output_tokens=4))
+
+    stream = proxy.openai().chat.completions.create(
+        model=CLAUDE,
+        messages=[{"role": "user", "content": "go"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == text
+    usage = chunks[-1].usage
+    assert usage is not None
+    assert (usage.prompt_tokens, usage.completion_tokens) == (6, 4)
+    (record,) = usage_records(1)
+    assert (record.input_tokens, record.output_tokens, record.streamed) == (6, 4, True)

@@ -72,6 +72,22 @@ def test_each_answer_is_recorded_with_the_counts_the_provider_reported(
     assert day.cost_usd == record.cost_usd
 
 
+@pytest.mark.parametrize(("path", "body", "model", "route"), ROUTES)
+def test_a_stream_whose_text_holds_line_separators_is_relayed_and_metered(
+    proxy: LiveProxy, path, body, model, route
+):
+    # Line breaks to str.splitlines(), not to the SSE format: the Responses API repeats the
+    # whole text in its final event, the one that carries the usage.
+    text = "one\u2028two\u2029three\x85four"
+    proxy.upstream.answer_next(Reply(text=text, input_tokens=12, output_tokens=34))
+
+    received = read_stream(proxy, path, body)
+
+    assert text.encode() in received
+    (record,) = usage_records(1)
+    assert (record.route, record.input_tokens, record.output_tokens) == (route, 12, 34)
+
+
 def test_the_chat_usage_chunk_is_asked_for_upstream_and_removed_for_the_client(proxy: LiveProxy):
     proxy.upstream.answer_next(Reply(input_tokens=11, output_tokens=22))
 

@@ -1,5 +1,7 @@
 """The fake provider's answers: JSON documents and SSE event streams in the shape of the
-Anthropic Messages API and the OpenAI chat completions and Responses APIs."""
+Anthropic Messages API and the OpenAI chat completions and Responses APIs.
+
+Stream events carry non-ASCII text unescaped (UTF-8), as the providers send it."""
 
 import asyncio
 import itertools
@@ -163,7 +165,7 @@ class Answer:
 
     def _anthropic_events(self) -> Any:
         def event(name: str, data: Any) -> bytes:
-            return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+            return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
         yield (
             False,
@@ -264,7 +266,7 @@ class Answer:
             }
             if include_usage:
                 data["usage"] = None
-            return f"data: {json.dumps(data)}\n\n".encode()
+            return f"data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
         yield False, lambda: chunk({"role": "assistant", "content": ""}, None)
         for piece in self._deltas():
@@ -279,7 +281,7 @@ class Answer:
                 "choices": [],
                 "usage": self._chat_usage(),
             }
-            yield False, lambda: f"data: {json.dumps(usage)}\n\n".encode()
+            yield False, lambda: f"data: {json.dumps(usage, ensure_ascii=False)}\n\n".encode()
         yield False, lambda: b"data: [DONE]\n\n"
 
     # --- OpenAI Responses -----------------------------------------------------------------
@@ -323,7 +325,7 @@ class Answer:
 
         def event(name: str, **data: Any) -> bytes:
             document = {"type": name, "sequence_number": next(sequence), **data}
-            return f"event: {name}\ndata: {json.dumps(document)}\n\n".encode()
+            return f"event: {name}\ndata: {json.dumps(document, ensure_ascii=False)}\n\n".encode()
 
         where = {"item_id": item_id, "output_index": 0, "content_index": 0}
         part = {"type": "output_text", "text": "", "annotations": []}
