@@ -33,11 +33,14 @@ class CredentialQuerySet(models.QuerySet["Credential"]):
         """Every row resolution may need, in one query.
 
         All of the project's rows come back, inactive ones included: a project whose rows
-        for this agent are all inactive stops resolution (see `resolution.pick`).
+        for this agent are all inactive stops resolution (see `resolution.pick`). Only a
+        project of the user counts, checked on the project itself (not only when the
+        workspace was saved): no row forced into the database hands one user's project key
+        to another user's workspace.
         """
         scopes = Q(scope=Scope.USER, owner_id=user_id, is_active=True)
         if project_id is not None:
-            scopes |= Q(scope=Scope.PROJECT, project_id=project_id)
+            scopes |= Q(scope=Scope.PROJECT, project_id=project_id, project__owner_id=user_id)
         if include_platform:
             scopes |= Q(scope=Scope.PLATFORM, is_active=True)
         return self.filter(scopes, agent_type=agent_type)

@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -22,6 +23,15 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """A new owner would take over the workspaces of the old one, and they its keys."""
+        if self.pk is None or self.owner_id is None:
+            return
+        if self.workspaces.exclude(user_id=self.owner_id).exists():  # type: ignore[attr-defined]
+            raise ValidationError(
+                {"owner": "Workspaces of another user are in this project: move them first."}
+            )
 
 
 class WorkspaceStatus(models.TextChoices):
@@ -52,6 +62,17 @@ class Workspace(models.Model):
 
     def __str__(self) -> str:
         return self.name or str(self.id)
+
+    def clean(self) -> None:
+        """A workspace's project is one of its user's: agent-key hands the workspace the
+        project's keys."""
+        if self.project_id is None or self.user_id is None:
+            return
+        owner_id = Project.objects.filter(pk=self.project_id).values_list("owner_id", flat=True)
+        if owner_id.first() != self.user_id:
+            raise ValidationError(
+                {"project": "This project belongs to another user: choose one of the workspace user's projects."}
+            )
 
     @property
     def is_running(self) -> bool:

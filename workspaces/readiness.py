@@ -53,7 +53,7 @@ def _candidates(user_id: int, project_id: int | None) -> dict[str, list[Credenti
     """Every row resolution may use, for every agent, in one query (see resolution_candidates)."""
     scopes = Q(scope=Scope.USER, owner_id=user_id)
     if project_id is not None:
-        scopes |= Q(scope=Scope.PROJECT, project_id=project_id)
+        scopes |= Q(scope=Scope.PROJECT, project_id=project_id, project__owner_id=user_id)
     if settings.EXPOSE_PLATFORM_KEYS_TO_WORKSPACES:
         scopes |= Q(scope=Scope.PLATFORM, is_active=True)
     rows: dict[str, list[Credential]] = defaultdict(list)
