@@ -16,6 +16,10 @@ django_application = get_asgi_application()
 
 from ai_proxy.asgi import ProxyASGIHandler  # noqa: E402 - needs the app registry
 from ai_proxy.usage import usage_writes_drain  # noqa: E402 - needs the app registry
+from sam_project.background import (  # noqa: E402 - needs the app registry
+    background_jobs_start,
+    background_jobs_stop,
+)
 from sam_project.checks import refuse_to_start_on_errors  # noqa: E402 - needs the app registry
 
 refuse_to_start_on_errors()
@@ -29,12 +33,16 @@ gc.freeze()
 
 
 async def lifespan(receive: Any, send: Any) -> None:
-    """Server start and stop. On stop, usage records still being written are awaited."""
+    """Server start and stop. On start, the scheduled jobs begin (`sam_project.background`);
+    on stop, they end and usage records still being written are awaited."""
+    jobs = []
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            jobs = background_jobs_start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await background_jobs_stop(jobs)
             await usage_writes_drain()
             await send({"type": "lifespan.shutdown.complete"})
             return
