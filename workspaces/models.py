@@ -71,7 +71,9 @@ class Workspace(models.Model):
         owner_id = Project.objects.filter(pk=self.project_id).values_list("owner_id", flat=True)
         if owner_id.first() != self.user_id:
             raise ValidationError(
-                {"project": "This project belongs to another user: choose one of the workspace user's projects."}
+                {
+                    "project": "This project belongs to another user: choose one of the workspace user's projects."
+                }
             )
 
     @property

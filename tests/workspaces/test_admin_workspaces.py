@@ -102,9 +102,7 @@ def test_staff_with_every_permission_is_not_offered_the_mint_action(client, staf
     assert "mint_callback_token" not in actions
 
 
-def test_a_forged_mint_post_from_staff_with_every_permission_mints_nothing(
-    client, staff_user, ws
-):
+def test_a_forged_mint_post_from_staff_with_every_permission_mints_nothing(client, staff_user, ws):
     staff_user.user_permissions.set(Permission.objects.all())
     client.force_login(staff_user)
 
@@ -136,7 +134,13 @@ def test_the_admin_refuses_a_workspace_in_another_users_project(client, admin_us
 
     response = client.post(
         f"{WORKSPACES}add/",
-        {"name": "w", "user": alice.pk, "project": bobs.pk, "status": "running", **_empty_inlines()},
+        {
+            "name": "w",
+            "user": alice.pk,
+            "project": bobs.pk,
+            "status": "running",
+            **_empty_inlines(),
+        },
     )
 
     assert response.status_code == 200
@@ -148,7 +152,13 @@ def test_the_admin_accepts_a_workspace_in_its_users_project(client, admin_user, 
     client.force_login(admin_user)
     response = client.post(
         f"{WORKSPACES}add/",
-        {"name": "w", "user": alice.pk, "project": project.pk, "status": "running", **_empty_inlines()},
+        {
+            "name": "w",
+            "user": alice.pk,
+            "project": project.pk,
+            "status": "running",
+            **_empty_inlines(),
+        },
     )
     assert response.status_code == 302
     assert Workspace.objects.filter(user=alice, project=project, name="w").exists()

@@ -109,7 +109,9 @@ def test_a_project_key_still_reaches_the_project_owners_own_workspace(client, bo
 def test_a_forced_workspace_cannot_overwrite_the_other_users_project_credential(
     client, alice, bob, bobs_project
 ):
-    add_credential(Scope.PROJECT, "openai-codex", CODEX_AUTH, project=bobs_project, kind="oauth-token")
+    add_credential(
+        Scope.PROJECT, "openai-codex", CODEX_AUTH, project=bobs_project, kind="oauth-token"
+    )
     ws = make_workspace(alice)
     _forced_into(ws.workspace, bobs_project)
     refreshed = json.dumps({"tokens": {"access_token": "alice-overwrites-0000"}})
