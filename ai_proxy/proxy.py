@@ -126,10 +126,10 @@ def _catalog_entry(catalog: dict[str, CatalogModel], requested: str) -> CatalogM
 def _catalog_model(body: dict[str, Any], route: Route, config: StoredConfig) -> CatalogModel:
     """The enabled catalog entry the request is for; a request without a model gets the
     default of the agent that uses this route, written into the body."""
-    requested = body.get("model")
-    if requested is None:
+    if "model" not in body:
         requested, _layer = default_model(AGENTS[route.default_agent], config)
         body["model"] = requested
+    requested = body["model"]
     if not isinstance(requested, str) or not requested:
         raise BadRequest("'model' must be a non-empty string.")
     entry = _catalog_entry(config.catalog, requested)
@@ -158,6 +158,8 @@ async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase
     body = _json_object(request)
     entry = _catalog_model(body, route, config)
     exchange.model, exchange.provider, exchange.price = entry.id, entry.provider, entry
+    if not isinstance(body.get("stream", False), bool):
+        raise BadRequest("'stream' must be true or false.")
     exchange.stream_requested = body.get("stream") is True
     forward = plan(route, entry, body)
     exchange.usage_dialect = forward.usage_dialect

@@ -36,16 +36,21 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(
+        texts = [
             part.get("text", "")
             for part in content
             if isinstance(part, dict) and part.get("type") == "text"
-        )
+        ]
+        if all(isinstance(text, str) for text in texts):
+            return "".join(texts)
     raise TranslationError("Message content must be a string or a list of parts.")
 
 
 def _image_block(part: dict[str, Any]) -> dict[str, Any]:
-    url = (part.get("image_url") or {}).get("url", "")
+    image = part.get("image_url") or {}
+    url = image.get("url", "") if isinstance(image, dict) else None
+    if not isinstance(url, str):
+        raise TranslationError("An image_url part needs an image_url object with a url.")
     if url.startswith("data:"):
         header, _, data = url.partition(",")
         media_type = header[5:].split(";")[0]
@@ -65,7 +70,10 @@ def _user_blocks(content: Any) -> list[dict[str, Any]]:
     for part in content:
         kind = part.get("type") if isinstance(part, dict) else None
         if kind == "text":
-            blocks.append({"type": "text", "text": part.get("text", "")})
+            text = part.get("text", "")
+            if not isinstance(text, str):
+                raise TranslationError("A text part's text must be a string.")
+            blocks.append({"type": "text", "text": text})
         elif kind == "image_url":
             blocks.append(_image_block(part))
         else:
@@ -92,8 +100,13 @@ def _assistant_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
     text = _text_of(message.get("content"))
     if text:
         blocks.append({"type": "text", "text": text})
-    for call in message.get("tool_calls") or []:
+    calls = message.get("tool_calls") or []
+    if not isinstance(calls, list) or not all(isinstance(call, dict) for call in calls):
+        raise TranslationError("tool_calls must be a list of objects.")
+    for call in calls:
         function = call.get("function") or {}
+        if not isinstance(function, dict):
+            raise TranslationError("A tool call's function must be an object.")
         blocks.append(
             {
                 "type": "tool_use",
@@ -140,7 +153,9 @@ def _messages(chat_messages: list[Any]) -> tuple[str, list[dict[str, Any]]]:
     return "\n\n".join(part for part in system if part), merged
 
 
-def _tools(tools: list[Any]) -> list[dict[str, Any]]:
+def _tools(tools: Any) -> list[dict[str, Any]]:
+    if not isinstance(tools, list):
+        raise TranslationError("tools must be a list.")
     converted = []
     for tool in tools:
         function = tool.get("function") if isinstance(tool, dict) else None
@@ -190,6 +205,8 @@ def chat_request_to_messages(body: dict[str, Any]) -> dict[str, Any]:
             request[name] = body[name]
     stop = body.get("stop")
     if stop:
+        if not isinstance(stop, (str, list)):
+            raise TranslationError("stop must be a string or a list of strings.")
         request["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
     if body.get("tools"):
         request["tools"] = _tools(body["tools"])

@@ -252,6 +252,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "workspaces.schema.exact_sync_request",
         "ai_proxy.schema.add_proxy_paths",
     ],
 }
