@@ -14,6 +14,7 @@ import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.core.result import Ok
 
 from tests.support import make_workspace
 
@@ -36,7 +37,11 @@ def fuzz_target(live_url, alice, project, proxy_upstream, settings):
 
 def operations():
     schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
-    return [result.ok() for result in schema.get_all_operations()]
+    found = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result.err()
+        found.append(result.ok())
+    return found
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

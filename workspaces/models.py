@@ -28,7 +28,7 @@ class Project(models.Model):
         """A new owner would take over the workspaces of the old one, and they its keys."""
         if self.pk is None or self.owner_id is None:
             return
-        if self.workspaces.exclude(user_id=self.owner_id).exists():  # type: ignore[attr-defined]
+        if self.workspaces.exclude(user_id=self.owner_id).exists():
             raise ValidationError(
                 {"owner": "Workspaces of another user are in this project: move them first."}
             )
