@@ -223,6 +223,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # Attempts while locked do not extend the lock: it ends LOGIN_LOCKOUT_MINUTES after it began.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
+# Masked in axes' log lines and in the form data it keeps (the password always is).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
 AXES_CLIENT_IP_CALLABLE = "sam_project.login_throttle.client_ip"
 AXES_LOCKOUT_CALLABLE = "sam_project.login_throttle.lockout_response"
 

@@ -133,6 +133,19 @@ def test_an_admin_unlocks_a_pair_by_deleting_its_access_attempt(client, alice, a
     assert sign_in(client, "/accounts/login/", "alice", "alice-password-1").status_code == 302
 
 
+def test_what_axes_keeps_of_a_failed_sign_in_holds_no_password_or_form_token(client, alice):
+    client.get("/accounts/login/")
+    token = client.cookies["csrftoken"].value
+    client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "guess-0123456789", "csrfmiddlewaretoken": token},
+    )
+
+    attempt = AccessAttempt.objects.get(username="alice")
+    assert "guess-0123456789" not in attempt.post_data
+    assert token not in attempt.post_data
+
+
 def test_a_spoofed_forwarded_for_does_not_escape_the_lock(client, alice):
     fail(client, "/accounts/login/", "alice", 10)
 

@@ -2,20 +2,22 @@
 (drf-spectacular postprocessing hook): which kinds each agent accepts, and the format each
 (agent, kind) pair's credential must have (`credentials.catalog.check_secret_format`).
 
-Whitespace here is what Python's `str.isspace` calls whitespace: `\\s` plus U+001C-U+001F,
-which JSON Schema's regular expressions do not count as whitespace. NUL is never allowed.
+Whitespace here is what Python's `str.isspace` calls whitespace. NUL is never allowed.
 """
 
 from typing import Any
 
 from credentials.catalog import AGENTS, API_KEY, OAUTH_TOKEN, PLATFORM_PROXY_SENTINEL
 
-_SPACE = r"[\s\x1c-\x1f]"
+# Python's whitespace (`str.isspace`), spelled out: `\s` means another set in JSON Schema's
+# regular expressions (with U+FEFF, without U+001C-U+001F and U+0085).
+_WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_SPACE = rf"[{_WHITESPACE}]"
 # NUL is refused by the API's string fields (DRF) before any format check.
-_VISIBLE = r"[^\s\x00\x1c-\x1f]"
+_VISIBLE = rf"[^\x00{_WHITESPACE}]"
 # No whitespace anywhere, the end included (a pattern's `$` lets a final line break through
 # where Python, which generates examples, reads it).
-_NO_SPACE = r"(?![\s\S]*[\s\x00\x1c-\x1f])"
+_NO_SPACE = rf"(?![\s\S]*[\x00{_WHITESPACE}])"
 _SENTINEL = PLATFORM_PROXY_SENTINEL
 FORMATS = {
     (API_KEY, None): (
