@@ -118,6 +118,8 @@ async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase
     forwarded_headers_check(request.headers)
     body = json_object(request)
     entry = catalog_model(body, route, config)
+    if not isinstance(body.get("stream", False), bool):
+        raise BadRequest("'stream' must be true or false.")
     forward = plan(route, entry, body)
     exchange.planned(entry, forward, stream_requested=body.get("stream") is True)
     content = upstream_content(forward.body)

@@ -2,10 +2,21 @@
 
 They are plain async views, which drf-spectacular does not discover, and they speak the
 providers' own APIs: the schema names the routes, their authentication and their error
-shapes, and leaves the request and answer bodies to the providers' documentation.
+shapes, says exactly which models each route serves (the enabled catalog, read when the
+schema is generated) and what a streamed answer's events are, and leaves the rest of the
+request and answer bodies to the providers' documentation.
 """
 
+import re
 from typing import Any
+
+from django.db import DatabaseError
+
+from catalog import routes
+from catalog.agents import AGENTS
+from catalog.config import StoredConfig, default_model, stored_config
+from catalog.providers import Provider
+from catalog.routes import Route
 
 ANTHROPIC_ERROR = {
     "type": "object",
@@ -35,13 +46,159 @@ OPENAI_ERROR = {
     },
     "required": ["error"],
 }
-_BODY = {
+
+
+def _served_models(config: StoredConfig, route: Route) -> list[str]:
+    return sorted(m.id for m in config.catalog.values() if m.provider in route.providers)
+
+
+def _model_schema(models: list[str]) -> dict[str, Any]:
+    """An enabled catalog model this route serves, or a dated snapshot of one
+    (`claude-haiku-4-5-20251001`), as the proxy accepts them."""
+    if not models:
+        return {"description": "No enabled catalog model is served here.", "not": {}}
+    snapshot = "^(?:" + "|".join(re.escape(model) for model in models) + ")-[0-9]{8}$"
+    return {
+        "type": "string",
+        "description": "An enabled catalog model this route serves, or a dated snapshot "
+        "of one (the model id, a hyphen and eight digits).",
+        "anyOf": [{"enum": models}, {"pattern": snapshot}],
+    }
+
+
+_TEXT_PART = {
     "type": "object",
-    "description": "The provider's request body. `model` must be an enabled catalog model; "
-    "without one, the default model of the agent that uses this route is filled in.",
-    "properties": {"model": {"type": "string"}, "stream": {"type": "boolean"}},
-    "additionalProperties": True,
+    "properties": {"type": {"type": "string", "enum": ["text"]}, "text": {"type": "string"}},
+    "required": ["type"],
 }
+_IMAGE_PART = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "enum": ["image_url"]},
+        "image_url": {
+            "type": "object",
+            "nullable": True,
+            "properties": {"url": {"type": "string", "description": "https: or data: URL"}},
+        },
+    },
+    "required": ["type"],
+}
+# What the translation to the Anthropic Messages API reads of a chat message.
+_CLAUDE_CHAT_MESSAGE = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {
+                "role": {"type": "string", "enum": ["user"]},
+                "content": {
+                    "anyOf": [
+                        {"type": "string"},
+                        {"type": "array", "items": {"oneOf": [_TEXT_PART, _IMAGE_PART]}},
+                    ]
+                },
+            },
+            "required": ["role", "content"],
+        },
+        {
+            "type": "object",
+            "properties": {
+                "role": {"type": "string", "enum": ["system", "developer", "assistant", "tool"]},
+                "content": {"nullable": True, "anyOf": [{"type": "string"}, {"type": "array"}]},
+            },
+            "required": ["role"],
+        },
+    ]
+}
+
+
+def _body_variant(
+    models: list[str], default: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    variant: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "model": _model_schema(models),
+            "stream": {"type": "boolean"},
+            **(extra or {}),
+        },
+        "additionalProperties": True,
+    }
+    required = [] if re.sub(r"-\d{8}$", "", default) in models or default in models else ["model"]
+    required += sorted(extra or {})
+    if required:
+        variant["required"] = required
+    return variant
+
+
+def _body(config: StoredConfig | None, route: Route) -> dict[str, Any]:
+    description = (
+        "The provider's request body. Without `model`, the default model of the agent that "
+        "uses this route is filled in."
+    )
+    if config is None:  # no database to read the catalog from (the schema printed offline)
+        return {
+            "type": "object",
+            "description": description,
+            "properties": {"model": {"type": "string"}, "stream": {"type": "boolean"}},
+            "additionalProperties": True,
+        }
+    default, _layer = default_model(AGENTS[route.default_agent], config)
+    if route is not routes.CHAT_COMPLETIONS:
+        return {"description": description, **_body_variant(_served_models(config, route), default)}
+    # Claude models here are translated to the Messages API: they need messages it can read.
+    claude = sorted(m.id for m in config.catalog.values() if m.provider == Provider.ANTHROPIC)
+    others = [model for model in _served_models(config, route) if model not in claude]
+    messages = {"type": "array", "minItems": 1, "items": _CLAUDE_CHAT_MESSAGE}
+    return {
+        "description": description + " Claude models are translated to the Anthropic "
+        "Messages API, so they need `messages` it can express.",
+        "anyOf": [
+            _body_variant(others, default),
+            _body_variant(claude, default, {"messages": messages}),
+        ],
+    }
+
+
+def _json_data(description: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "description": description,
+        "contentMediaType": "application/json",
+        "contentSchema": {"type": "object", **schema},
+    }
+
+
+# One server-sent event, as `event:` and `data:` lines: what each dialect's stream holds.
+_TYPED_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "description": "The event type, e.g. `message_start`."},
+        "data": _json_data(
+            "The event, as JSON with the same `type`.",
+            properties={"type": {"type": "string"}},
+            required=["type"],
+        ),
+    },
+    "required": ["event", "data"],
+}
+_CHAT_EVENT = {
+    "type": "object",
+    "properties": {
+        "data": {
+            "type": "string",
+            "description": "A `chat.completion.chunk` (or an error) as JSON; the last event "
+            "is `[DONE]`.",
+            "anyOf": [{"enum": ["[DONE]"]}, _json_data("A chunk or an error.")],
+        }
+    },
+    "required": ["data"],
+}
+_STREAM_EVENTS = {
+    routes.ANTHROPIC_MESSAGES.name: _TYPED_EVENT,
+    routes.CHAT_COMPLETIONS.name: _CHAT_EVENT,
+    routes.RESPONSES.name: _TYPED_EVENT,
+}
+
 _ERRORS = {
     "400": "Not a JSON object, a model that is not an enabled catalog model here, a header "
     "passed upstream that is not printable ASCII, or (Claude models on chat completions) a "
@@ -55,12 +212,16 @@ _ERRORS = {
 }
 
 
-def _responses(error_ref: str, answer: dict[str, Any], streams: bool) -> dict[str, Any]:
+def _responses(error_ref: str, answer: dict[str, Any], event: Any) -> dict[str, Any]:
     content: dict[str, Any] = {"application/json": {"schema": answer}}
-    if streams:
-        content["text/event-stream"] = {"schema": {"type": "string"}}
+    if event is not None:
+        content["text/event-stream"] = {"schema": event}
     responses: dict[str, Any] = {
-        "200": {"description": "The provider's answer, relayed as it arrives.", "content": content}
+        "200": {
+            "description": "The provider's answer, relayed as it arrives: JSON, or with "
+            '`"stream": true` server-sent events.',
+            "content": content,
+        }
     }
     for status, description in _ERRORS.items():
         responses[status] = {
@@ -75,18 +236,26 @@ def _responses(error_ref: str, answer: dict[str, Any], streams: bool) -> dict[st
 
 
 def _post(
-    operation_id: str, summary: str, dialect: str, *, streams: bool = True, answer: Any = None
+    route: Route,
+    operation_id: str,
+    summary: str,
+    config: StoredConfig | None,
+    *,
+    answer: Any = None,
 ) -> dict[str, Any]:
-    anthropic = dialect == "anthropic"
+    anthropic = route.dialect == "anthropic"
     error_ref = (
         "#/components/schemas/AnthropicError" if anthropic else "#/components/schemas/OpenAIError"
     )
+    body = _body(config, route)
     operation: dict[str, Any] = {
         "operationId": operation_id,
         "summary": summary,
         "tags": ["ai-proxy"],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": _BODY}}},
-        "responses": _responses(error_ref, answer or {"type": "object"}, streams),
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": _responses(
+            error_ref, answer or {"type": "object"}, _STREAM_EVENTS.get(route.name)
+        ),
         "security": [{"workspaceToken": []}, *([{"proxyApiKey": []}] if anthropic else [])],
     }
     if anthropic:
@@ -96,6 +265,13 @@ def _post(
             {"name": "anthropic-beta", "in": "header", "schema": {"type": "string"}},
         ]
     return {"post": operation}
+
+
+def _config() -> StoredConfig | None:
+    try:
+        return stored_config()
+    except DatabaseError:
+        return None
 
 
 def add_proxy_paths(
@@ -134,10 +310,10 @@ def add_proxy_paths(
             },
         },
     }
-    models = _post("ai_models", "", "openai", streams=False)["post"]
+    config = _config()
+    models = _post(routes.MODELS, "ai_models", "", config)["post"]
     models.pop("requestBody")
     models.update(
-        operationId="ai_models",
         summary="The enabled catalog models the OpenAI routes serve",
         responses={
             "200": {
@@ -151,20 +327,29 @@ def add_proxy_paths(
     result.setdefault("paths", {}).update(
         {
             "/ai/anthropic/v1/messages": _post(
-                "ai_anthropic_messages", "Anthropic Messages, through the platform key", "anthropic"
+                routes.ANTHROPIC_MESSAGES,
+                "ai_anthropic_messages",
+                "Anthropic Messages, through the platform key",
+                config,
             ),
             "/ai/anthropic/v1/messages/count_tokens": _post(
+                routes.ANTHROPIC_COUNT_TOKENS,
                 "ai_anthropic_count_tokens",
                 "Anthropic token counting (not metered)",
-                "anthropic",
-                streams=False,
+                config,
                 answer={"type": "object", "properties": {"input_tokens": {"type": "integer"}}},
             ),
             "/ai/v1/chat/completions": _post(
-                "ai_chat_completions", "OpenAI chat completions, through the platform key", "openai"
+                routes.CHAT_COMPLETIONS,
+                "ai_chat_completions",
+                "OpenAI chat completions, through the platform key",
+                config,
             ),
             "/ai/v1/responses": _post(
-                "ai_responses", "OpenAI Responses (Codex), through the platform key", "openai"
+                routes.RESPONSES,
+                "ai_responses",
+                "OpenAI Responses (Codex), through the platform key",
+                config,
             ),
             "/ai/v1/models": {"get": models},
         }

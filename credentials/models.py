@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Max, Q
 
@@ -27,6 +28,15 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """A new owner would take over the workspaces of the old one, and they its keys."""
+        if self.pk is None or self.owner_id is None:
+            return
+        if self.workspaces.exclude(user_id=self.owner_id).exists():
+            raise ValidationError(
+                {"owner": "Workspaces of another user are in this project: move them first."}
+            )
 
 
 class Scope(models.TextChoices):

@@ -21,6 +21,10 @@ django_application = get_asgi_application()
 
 from ai_proxy.asgi import ProxyASGIHandler  # noqa: E402 - needs the app registry
 from ai_proxy.runtime import runtime_close  # noqa: E402 - needs the app registry
+from sam_project.background import (  # noqa: E402 - needs the app registry
+    background_jobs_start,
+    background_jobs_stop,
+)
 from sam_project.body_limit import BodyLimit  # noqa: E402 - needs the app registry
 from sam_project.checks import start_up_errors  # noqa: E402 - needs the app registry
 
@@ -34,6 +38,10 @@ gc.freeze()
 
 
 async def lifespan(receive: Any, send: Any) -> None:
+    """Server start and stop. On start, the checks run, then the scheduled jobs begin
+    (`sam_project.background`); on stop, the jobs end, writes still in flight are awaited
+    and the proxy's connections closed."""
+    jobs: list[Any] = []
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
@@ -42,8 +50,10 @@ async def lifespan(receive: Any, send: Any) -> None:
                 logger.error("server.start_refused", extra={"errors": errors})
                 await send({"type": "lifespan.startup.failed", "message": "; ".join(errors)})
                 return
+            jobs = background_jobs_start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await background_jobs_stop(jobs)
             await runtime_close()
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -4,6 +4,8 @@
 the variable to fix. Messages never quote a secret.
 """
 
+import ipaddress
+import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +18,9 @@ from django.db.models import Count
 from credentials.encryption import KeyConfigError, parse_key_setting
 
 TOKEN_MODES = ("callback", "scoped")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
+# Django's test client speaks as "testserver".
+_LOCAL_NAMES = {"localhost", "testserver"}
 
 
 def _is_http_url(value: str) -> bool:
@@ -83,6 +88,59 @@ def check_proxy_settings(app_configs: Sequence[Any] | None, **kwargs: Any) -> li
     if cap is not None and (not cap.is_finite() or cap < 0):
         errors.append(Error("AI_PROXY_DAILY_COST_CAP_USD cannot be negative.", id="sam.E006"))
     return errors
+
+
+def _is_local_host(host: str) -> bool:
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name in _LOCAL_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@register("sam")
+def check_web_security(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """TLS and login settings that are malformed (errors), or missing where other machines
+    reach the server (a warning: it still starts, e.g. behind a proxy still being set up)."""
+    messages: list[CheckMessage] = []
+    header = settings.TRUSTED_PROXY_HEADER
+    if header and not _HEADER_NAME.match(header):
+        messages.append(
+            Error(
+                "TRUSTED_PROXY_HEADER must be a header name, such as X-Forwarded-Proto.",
+                id="sam.E007",
+            )
+        )
+    if settings.HSTS_SECONDS < 0:
+        messages.append(Error("HSTS_SECONDS cannot be negative.", id="sam.E006"))
+    for name in ("LOGIN_FAILURE_LIMIT", "LOGIN_LOCKOUT_MINUTES"):
+        if getattr(settings, name) <= 0:
+            messages.append(Error(f"{name} must be greater than zero.", id="sam.E006"))
+    public = [host for host in settings.ALLOWED_HOSTS if not _is_local_host(host)]
+    missing = [
+        name
+        for name, value in (
+            ("SECURE_COOKIES", settings.SECURE_COOKIES),
+            ("HSTS_SECONDS", settings.HSTS_SECONDS > 0),
+            ("SECURE_SSL_REDIRECT", settings.SECURE_SSL_REDIRECT),
+        )
+        if not value
+    ]
+    if not settings.DEBUG and public and missing:
+        messages.append(
+            Warning(
+                f"ALLOWED_HOSTS holds {public[0]!r}, but {', '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} not set: sessions and CSRF cookies "
+                "can travel over plain HTTP.",
+                hint="Serve over HTTPS and set SECURE_COOKIES=true, HSTS_SECONDS (e.g. "
+                "31536000) and SECURE_SSL_REDIRECT=true; behind a TLS proxy also "
+                "TRUSTED_PROXY_HEADER=X-Forwarded-Proto.",
+                id="sam.W020",
+            )
+        )
+    return messages
 
 
 @register("sam")

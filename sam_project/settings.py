@@ -7,11 +7,13 @@ checks in `sam_project/checks.py` (ids `sam.E001`…).
 
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -71,6 +73,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "sam_project",
     "catalog",
     "credentials",
@@ -88,6 +92,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, so it sees the login views' failures (and answers the lockout page).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sam_project.urls"
@@ -157,6 +164,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Axes first: it refuses a locked-out username and address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/settings/agents/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -172,6 +184,55 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Behind TLS (SPEC §26; `manage.py check` warns when a public host runs without them) ---
+# Session and CSRF cookies only over HTTPS.
+SECURE_COOKIES = _read(_strict_bool, "SECURE_COOKIES", "true or false", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
+# The header a TLS-terminating proxy sets to "https", e.g. X-Forwarded-Proto. Only name a
+# header the proxy always sets (or strips): a client could send it otherwise.
+TRUSTED_PROXY_HEADER = env.str("TRUSTED_PROXY_HEADER", default="").strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + TRUSTED_PROXY_HEADER.upper().replace("-", "_"), "https")
+    if TRUSTED_PROXY_HEADER
+    else None
+)
+SECURE_HSTS_SECONDS = HSTS_SECONDS = _read(
+    env.int, "HSTS_SECONDS", "a number of seconds", default=0
+)
+SECURE_SSL_REDIRECT = _read(_strict_bool, "SECURE_SSL_REDIRECT", "true or false", default=False)
+# Load balancers probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^health/ready$"]
+
+# Content Security Policy on every page (django-csp): nothing inline, nothing from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # Swagger UI and the admin draw some icons from data: URLs.
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# --- Login throttling (django-axes, stored in the database: holds across workers) -----------
+LOGIN_FAILURE_LIMIT = _read(env.int, "LOGIN_FAILURE_LIMIT", "an integer", default=10)
+LOGIN_LOCKOUT_MINUTES = _read(env.int, "LOGIN_LOCKOUT_MINUTES", "a number of minutes", default=15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+# One username from one address: a typo-prone user elsewhere is not locked out with it.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Attempts while locked do not extend the lock: it ends LOGIN_LOCKOUT_MINUTES after it began.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+# Masked in axes' log lines and in the form data it keeps (the password always is).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+AXES_CLIENT_IP_CALLABLE = "sam_project.login_throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "sam_project.login_throttle.lockout_response"
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -193,10 +254,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Swagger UI would otherwise load a badge from the public validator.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "workspaces.schema.exact_sync_request",
         "ai_proxy.schema.add_proxy_paths",
     ],
 }

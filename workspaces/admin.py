@@ -2,12 +2,15 @@
 
 Tokens are listed by display prefix only; the hash is never shown. A minted token is shown
 once, on a page of its own that is not cached and not kept in the session or messages.
+Minting is for superusers only: a callback token reads the user's and the project's keys
+through agent-key, and admin secrets are otherwise write-only (SPEC §26).
 """
 
 import logging
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -81,10 +84,18 @@ class WorkspaceAdmin(admin.ModelAdmin):
     def live_tokens(self, obj: Any) -> int:
         return obj.live_token_count
 
-    @admin.action(description="Mint a callback token (shown once)", permissions=["change"])
+    def has_mint_permission(self, request: HttpRequest) -> bool:
+        """Whoever holds a callback token can read the workspace user's keys: superusers only,
+        whatever permissions a staff member was granted. The action is then neither offered
+        nor accepted when posted."""
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    @admin.action(description="Mint a callback token (shown once)", permissions=["mint"])
     def mint_callback_token(
         self, request: HttpRequest, queryset: QuerySet[Workspace]
     ) -> TemplateResponse | None:
+        if not self.has_mint_permission(request):
+            raise PermissionDenied
         workspaces = list(queryset.select_related("user"))
         stopped = [ws for ws in workspaces if not ws.is_running]
         if stopped:

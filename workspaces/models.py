@@ -1,8 +1,11 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+from credentials.models import Project
 
 
 class WorkspaceStatus(models.TextChoices):
@@ -37,6 +40,19 @@ class Workspace(models.Model):
 
     def __str__(self) -> str:
         return self.name or str(self.id)
+
+    def clean(self) -> None:
+        """A workspace's project is one of its user's: agent-key hands the workspace the
+        project's keys."""
+        if self.project_id is None or self.user_id is None:
+            return
+        owner_id = Project.objects.filter(pk=self.project_id).values_list("owner_id", flat=True)
+        if owner_id.first() != self.user_id:
+            raise ValidationError(
+                {
+                    "project": "This project belongs to another user: choose one of the workspace user's projects."
+                }
+            )
 
     @property
     def is_running(self) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections
+from django.db.models import Q
 from django.utils import timezone
 
 from workspaces.models import Task, TokenKind, Workspace, WorkspaceStatus, WorkspaceToken
@@ -22,6 +23,9 @@ from workspaces.models import Task, TokenKind, Workspace, WorkspaceStatus, Works
 TOKEN_PREFIXES = {TokenKind.CALLBACK: "sam_cb_", TokenKind.PROXY: "sam_px_"}
 _TOKEN_SHAPE = re.compile(r"^sam_(cb|px)_[A-Za-z0-9_-]{43}$")
 _DISPLAY_CHARS = 12  # "sam_cb_" and five random characters
+# Dead tokens are kept this long, so "expired" / "revoked" still shows in the admin (and an
+# agent gets that answer rather than "unknown") for a while; then they are deleted.
+PURGE_AFTER = timedelta(days=1)
 
 
 class TokenRejected(Exception):
@@ -175,3 +179,12 @@ def workspace_stop(*, workspace: Workspace) -> int:
     workspace.status = WorkspaceStatus.STOPPED
     workspace.save(update_fields=["status", "updated_at"])
     return tokens_revoke(workspace=workspace)
+
+
+def tokens_purge(*, now: datetime | None = None) -> int:
+    """Delete the tokens that expired, or were revoked, more than `PURGE_AFTER` ago (every
+    scoped agent-key call mints one); returns how many. Safe to run from several processes."""
+    cutoff = (now or timezone.now()) - PURGE_AFTER
+    dead = WorkspaceToken.objects.filter(Q(expires_at__lt=cutoff) | Q(revoked_at__lt=cutoff))
+    _total, per_model = dead.delete()
+    return per_model.get(WorkspaceToken._meta.label, 0)

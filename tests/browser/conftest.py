@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -53,13 +53,48 @@ def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+# Runs in every page before its own scripts; what it records is read back at the end.
+_RECORD_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(event.violatedDirective + " " + (event.blockedURI || "inline"));
+});
+"""
+
+
+class PolicyWatch:
+    """The Content Security Policy violations Chromium reported in a browser context."""
+
+    def __init__(self, context: BrowserContext):
+        self.reports: list[str] = []
+        context.add_init_script(_RECORD_VIOLATIONS)
+        context.on("console", self._console)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            self.reports.append(message.text)
+
+    def violations(self, page: Page) -> list[str]:
+        found = list(self.reports)
+        if not page.is_closed():
+            found += page.evaluate("window.__cspViolations || []")
+        return found
+
+
+def _watched_page(context: BrowserContext) -> Iterator[Page]:
+    context.set_default_timeout(10_000)
+    watch = PolicyWatch(context)
+    page = context.new_page()
+    yield page
+    violations = watch.violations(page)
+    context.close()
+    assert violations == [], "Content Security Policy violations"
+
+
 @pytest.fixture
 def page(browser: Browser, live_url: str) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=live_url)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
+    yield from _watched_page(context)
 
 
 @pytest.fixture
@@ -71,7 +106,4 @@ def phone(browser: Browser, live_url: str) -> Iterator[Page]:
         has_touch=True,
         base_url=live_url,
     )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
+    yield from _watched_page(context)

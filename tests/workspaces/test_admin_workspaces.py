@@ -1,9 +1,11 @@
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 
+from credentials.models import Project
 from tests.support import post_json
-from workspaces.models import Task, TokenKind, WorkspaceStatus, WorkspaceToken
+from workspaces.models import Task, TokenKind, Workspace, WorkspaceStatus, WorkspaceToken
 from workspaces.tokens import hash_token
 
 pytestmark = pytest.mark.django_db
@@ -82,14 +84,127 @@ def test_stopping_a_workspace_revokes_its_tokens(client, admin_user, ws):
     ).exists()
 
 
-def test_staff_with_permissions_can_mint_but_staff_without_cannot(client, staff_user, alice, ws):
+def test_staff_with_every_permission_is_not_offered_the_mint_action(client, staff_user, ws):
+    staff_user.user_permissions.set(Permission.objects.all())
     client.force_login(staff_user)
+
+    response = client.get(WORKSPACES)
+
+    assert response.status_code == 200
+    actions = [value for value, _label in response.context["action_form"].fields["action"].choices]
+    assert "revoke_tokens" in actions
+    assert "mint_callback_token" not in actions
+
+
+def test_a_forged_mint_post_from_staff_with_every_permission_mints_nothing(client, staff_user, ws):
+    staff_user.user_permissions.set(Permission.objects.all())
+    client.force_login(staff_user)
+
     response = client.post(
         WORKSPACES, {"action": "mint_callback_token", "_selected_action": [ws.id]}
     )
-    assert response.status_code == 200
+
+    assert response.status_code == 302
+    assert not re.search(r"sam_cb_", response.content.decode())
+    assert WorkspaceToken.objects.filter(workspace=ws.workspace).count() == 1
+
+
+def test_a_superuser_is_offered_the_mint_action(client, admin_user, ws):
+    client.force_login(admin_user)
+    response = client.get(WORKSPACES)
+    actions = [value for value, _label in response.context["action_form"].fields["action"].choices]
+    assert "mint_callback_token" in actions
+
+
+def test_staff_without_workspace_permissions_cannot_open_workspaces(client, staff_user):
     staff_user.user_permissions.clear()
+    client.force_login(staff_user)
     assert client.get(WORKSPACES).status_code == 403
+
+
+def test_the_admin_refuses_a_workspace_in_another_users_project(client, admin_user, alice, bob):
+    bobs = Project.objects.create(owner=bob, name="bobs-project")
+    client.force_login(admin_user)
+
+    response = client.post(
+        f"{WORKSPACES}add/",
+        {
+            "name": "w",
+            "user": alice.pk,
+            "project": bobs.pk,
+            "status": "running",
+            **_empty_inlines(),
+        },
+    )
+
+    assert response.status_code == 200
+    assert "belongs to another user" in response.content.decode()
+    assert not Workspace.objects.filter(project=bobs).exists()
+
+
+def test_the_admin_accepts_a_workspace_in_its_users_project(client, admin_user, alice, project):
+    client.force_login(admin_user)
+    response = client.post(
+        f"{WORKSPACES}add/",
+        {
+            "name": "w",
+            "user": alice.pk,
+            "project": project.pk,
+            "status": "running",
+            **_empty_inlines(),
+        },
+    )
+    assert response.status_code == 302
+    assert Workspace.objects.filter(user=alice, project=project, name="w").exists()
+
+
+def test_the_admin_refuses_moving_a_workspace_to_another_user_keeping_the_project(
+    client, admin_user, bob, ws
+):
+    client.force_login(admin_user)
+    project = ws.workspace.project
+    response = client.post(
+        f"{WORKSPACES}{ws.id}/change/",
+        {
+            "name": "",
+            "user": bob.pk,
+            "project": project.pk,
+            "status": "running",
+            **_empty_inlines(),
+        },
+    )
+    assert response.status_code == 200
+    assert "belongs to another user" in response.content.decode()
+    ws.workspace.refresh_from_db()
+    assert ws.workspace.user_id != bob.pk
+
+
+def test_the_admin_refuses_giving_a_project_with_workspaces_to_another_owner(
+    client, admin_user, bob, ws
+):
+    project = ws.workspace.project
+    client.force_login(admin_user)
+    response = client.post(
+        f"/admin/credentials/project/{project.pk}/change/", {"name": project.name, "owner": bob.pk}
+    )
+    assert response.status_code == 200
+    assert "Workspaces of another user" in response.content.decode()
+    project.refresh_from_db()
+    assert project.owner_id != bob.pk
+
+
+def _empty_inlines() -> dict[str, str]:
+    fields = {}
+    for prefix in ("tokens", "tasks"):
+        fields.update(
+            {
+                f"{prefix}-TOTAL_FORMS": "0",
+                f"{prefix}-INITIAL_FORMS": "0",
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "0",
+            }
+        )
+    return fields
 
 
 def test_tasks_show_where_their_agent_credential_came_from(client, admin_user, ws):

@@ -2,6 +2,7 @@ import json
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
@@ -56,7 +57,12 @@ class Command(BaseCommand):
                         "pass --create-user to create it."
                     )
 
-        workspace = Workspace.objects.create(user=user, project=project, name=options["name"])
+        workspace = Workspace(user=user, project=project, name=options["name"])
+        try:
+            workspace.full_clean()
+        except ValidationError as error:
+            raise CommandError("; ".join(error.messages)) from None
+        workspace.save()
         _token, raw = token_mint(workspace=workspace, kind=TokenKind.CALLBACK)
         self.stdout.write(
             json.dumps(
