@@ -6,7 +6,9 @@ with `cache_control` is a breakpoint (a top-level `cache_control` puts one on th
 block); `ttl` "1h" or the default "5m". Per model, the cache remembers each prefix that
 ended at a breakpoint:
 
-- the longest remembered prefix is a cache **read** (`cache_read_input_tokens`);
+- the longest remembered prefix that ends at a breakpoint or up to 20 blocks before one
+  (the API's lookback: a conversation moves its last breakpoint forward each turn) is a
+  cache **read** (`cache_read_input_tokens`);
 - what lies after it, up to the last breakpoint, is a cache **write**
   (`cache_creation_input_tokens`), each segment counted under the ttl of the breakpoint
   that ends it (`cache_creation.ephemeral_5m_input_tokens` / `ephemeral_1h_input_tokens`),
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 MIN_CACHEABLE_TOKENS = 1024
+LOOKBACK = 20  # blocks before a breakpoint where the API looks for an earlier cached prefix
 
 
 @dataclass(frozen=True)
@@ -97,31 +100,39 @@ class PromptCache:
     def use(self, request: dict[str, Any]) -> CacheUsage:
         """The usage of `request`, remembering the prefixes it writes."""
         blocks = prompt_blocks(request)
-        sizes = [block_tokens(block) for block in blocks]
-        ends: list[tuple[int, str, int, str]] = []  # (index, ttl, tokens so far, digest)
         digest = hashlib.sha256(str(request.get("model")).encode())
-        marks = dict(breakpoints(request, blocks))
-        total = 0
-        for index, block in enumerate(blocks):
-            total += sizes[index]
+        digests: list[str] = []  # of the prefix ending at each block
+        so_far: list[int] = []  # tokens up to and including each block
+        for block in blocks:
             digest.update(json.dumps(_bare(block), sort_keys=True).encode())
-            if index in marks and total >= self.min_tokens:
-                ends.append((index, marks[index], total, digest.copy().hexdigest()))
+            digests.append(digest.hexdigest())
+            so_far.append((so_far[-1] if so_far else 0) + block_tokens(block))
+        marks = [
+            (i, ttl) for i, ttl in breakpoints(request, blocks) if so_far[i] >= self.min_tokens
+        ]
         with self._lock:
-            hit = max((i for i, end in enumerate(ends) if end[3] in self._prefixes), default=-1)
-            self._prefixes.update(end[3] for end in ends)
-        read = ends[hit][2] if hit >= 0 else 0
+            hit = max((self._hit(digests, index) for index, _ttl in marks), default=-1)
+            self._prefixes.update(digests[index] for index, _ttl in marks)
+        read = so_far[hit] if hit >= 0 else 0
         written = {"5m": 0, "1h": 0}
         previous = read
-        for _index, ttl, so_far, _digest in ends[hit + 1 :]:
-            written[ttl] += so_far - previous
-            previous = so_far
+        for index, ttl in marks:
+            if index > hit:
+                written[ttl] += so_far[index] - previous
+                previous = so_far[index]
         return CacheUsage(
-            input_tokens=max(1, total - previous),
+            input_tokens=max(1, (so_far[-1] if so_far else 0) - previous),
             cache_read=read,
             cache_write_5m=written["5m"],
             cache_write_1h=written["1h"],
         )
+
+    def _hit(self, digests: list[str], breakpoint: int) -> int:
+        """The longest remembered prefix ending within LOOKBACK blocks of a breakpoint."""
+        for index in range(breakpoint, max(breakpoint - LOOKBACK, -1), -1):
+            if digests[index] in self._prefixes:
+                return index
+        return -1
 
 
 def _bare(block: Any) -> Any:

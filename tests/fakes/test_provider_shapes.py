@@ -8,6 +8,8 @@ import anthropic
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+from openai.types.responses import ResponseReasoningItem
 
 from tests.fakes.upstream import (
     FakeUpstream,
@@ -56,7 +58,41 @@ def test_the_first_request_with_a_cacheable_prefix_writes_it_and_the_next_reads_
     assert first.cache_creation.ephemeral_1h_input_tokens == 0
     assert second.cache_read_input_tokens == first.cache_creation_input_tokens
     assert second.cache_creation_input_tokens == 0
+    assert second.input_tokens is not None
     assert 0 < second.input_tokens < 20
+
+
+def test_the_next_turn_of_a_conversation_reads_what_the_last_one_wrote(fake_upstream):
+    client = claude(fake_upstream)
+    first = cached_request("")
+    first["system"][0].pop("cache_control")
+    question = {"type": "text", "text": "what is in this repo?"}
+    first["messages"] = [
+        {"role": "user", "content": [{**question, "cache_control": {"type": "ephemeral"}}]}
+    ]
+    second = {
+        **first,
+        "messages": [
+            {"role": "user", "content": [question]},
+            {"role": "assistant", "content": "A Django app."},
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "text",
+                        "text": "and its tests?",
+                        "cache_control": {"type": "ephemeral"},
+                    }
+                ],
+            },
+        ],
+    }
+
+    written = client.messages.create(**first).usage
+    read = client.messages.create(**second).usage
+
+    assert read.cache_read_input_tokens == written.cache_creation_input_tokens
+    assert 0 < read.cache_creation_input_tokens < 100  # the two new messages
 
 
 def test_a_stream_reports_its_cache_use_in_message_start(fake_upstream):
@@ -68,7 +104,7 @@ def test_a_stream_reports_its_cache_use_in_message_start(fake_upstream):
         final = stream.get_final_message()
 
     start = next(event for event in events if event.type == "message_start")
-    assert start.message.usage.cache_read_input_tokens > 1024
+    assert (start.message.usage.cache_read_input_tokens or 0) > 1024
     assert final.usage.cache_read_input_tokens == start.message.usage.cache_read_input_tokens
     assert any(event.type == "content_block_delta" for event in events)
 
@@ -112,7 +148,7 @@ def test_overloaded_is_a_529_overloaded_error_with_the_request_id(fake_upstream)
         claude(fake_upstream).messages.create(**cached_request("go"))
 
     assert raised.value.status_code == 529
-    assert raised.value.body["error"]["type"] == "overloaded_error"
+    assert raised.value.response.json()["error"]["type"] == "overloaded_error"
     assert raised.value.request_id == fake_upstream.last.request_id
     assert fake_upstream.last.request_id.startswith("req_011C")
 
@@ -129,7 +165,7 @@ def test_an_anthropic_rate_limit_says_when_each_limit_resets(fake_upstream):
     reset = datetime.fromisoformat(headers["anthropic-ratelimit-requests-reset"])
     assert reset.tzinfo is not None
     assert "anthropic-ratelimit-tokens-reset" in headers
-    assert raised.value.body["error"]["type"] == "rate_limit_error"
+    assert raised.value.response.json()["error"]["type"] == "rate_limit_error"
 
 
 def test_an_openai_rate_limit_has_the_x_ratelimit_headers(fake_upstream):
@@ -154,7 +190,7 @@ def test_a_prompt_too_long_names_its_size_as_claude_code_expects(fake_upstream):
     with pytest.raises(anthropic.BadRequestError) as raised:
         claude(fake_upstream).messages.create(**cached_request("go"))
 
-    assert raised.value.body["error"] == {
+    assert raised.value.response.json()["error"] == {
         "type": "invalid_request_error",
         "message": "prompt is too long: 250000 tokens > 200000 maximum",
     }
@@ -179,7 +215,9 @@ def test_an_anthropic_stream_error_event_reaches_the_sdk(fake_upstream):
     ):
         stream.get_final_message()
 
-    assert raised.value.body["error"]["type"] == "overloaded_error"
+    body = raised.value.body
+    assert isinstance(body, dict)
+    assert body["error"]["type"] == "overloaded_error"
 
 
 def test_a_chat_stream_error_reaches_the_sdk(fake_upstream):
@@ -208,7 +246,7 @@ def test_chat_usage_details_carry_cached_and_reasoning_tokens(fake_upstream):
         Reply(text="done", cached_tokens=1_024, reasoning_tokens=64),
     )
     client = gpt(fake_upstream)
-    messages = [{"role": "user", "content": "think"}]
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "think"}]
 
     usage = client.chat.completions.create(model="gpt-5", messages=messages).usage
     streamed = list(
@@ -245,14 +283,18 @@ def test_a_response_with_reasoning_has_a_reasoning_item_and_token_details(fake_u
         streamed = stream.get_final_response()
 
     for each in (response, streamed):
+        reasoning = each.output[0]
+        assert isinstance(reasoning, ResponseReasoningItem)
         assert [item.type for item in each.output] == ["reasoning", "message"]
-        assert each.output[0].summary[0].text == "Look at the failing test."
+        assert reasoning.summary[0].text == "Look at the failing test."
         assert each.output_text == "Fixed."
         assert each.usage is not None
         assert each.usage.input_tokens_details.cached_tokens == 2_048
         assert each.usage.output_tokens_details.reasoning_tokens == 30
     assert "response.reasoning_summary_text.delta" in kinds
-    assert streamed.output[0].encrypted_content
+    streamed_reasoning = streamed.output[0]
+    assert isinstance(streamed_reasoning, ResponseReasoningItem)
+    assert streamed_reasoning.encrypted_content  # asked for in the stream only
 
 
 def test_tool_calls_stream_in_each_openai_api(fake_upstream):
@@ -306,8 +348,11 @@ def test_a_key_can_fail_every_time_while_another_answers(fake_upstream):
 def test_a_bearer_token_is_recorded_as_the_key_and_a_predicate_picks_the_request(fake_upstream):
     fake_upstream.answer_next(Reply(text="the one with tools"), when=lambda body: "tools" in body)
     client = gpt(fake_upstream)
-    messages = [{"role": "user", "content": "hi"}]
-    tool = {"type": "function", "function": {"name": "shell", "parameters": {"type": "object"}}}
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
+    tool: ChatCompletionToolParam = {
+        "type": "function",
+        "function": {"name": "shell", "parameters": {"type": "object"}},
+    }
 
     title = client.chat.completions.create(model="gpt-4.1", messages=messages)
     main = client.chat.completions.create(model="gpt-4.1", messages=messages, tools=[tool])
