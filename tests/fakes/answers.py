@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.fakes import messages_api, openai_api
 from tests.fakes.behaviours import Hang, Received, Reply
-from tests.fakes.caching import CacheUsage, PromptCache, has_breakpoints
+from tests.fakes.caching import CacheUsage, PromptCache, block_tokens, has_breakpoints
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -77,7 +77,9 @@ def usage_of(
     output = (
         reply.output_tokens
         if reply.output_tokens is not None
-        else len(text.split()) + reply.reasoning_tokens
+        else len(text.split())
+        + reply.reasoning_tokens
+        + sum(block_tokens(tool["input"]) for tool in reply.tool_use)
     )
     cached = CacheUsage(input_tokens=words)
     if reply.scripts_cache:

@@ -17,7 +17,7 @@ class Reply:
 
     text: str | None = None  # None: "Echo: " + the last message's text
     input_tokens: int | None = None  # None: words in the last message (OpenAI: + cached)
-    output_tokens: int | None = None  # None: words in the answer + reasoning tokens
+    output_tokens: int | None = None  # None: words in the answer, reasoning, tool input
     chunks: int | None = None  # streams: number of text deltas (None: one per word)
     chunk_delay: float = 0.0  # streams: seconds between text deltas
     delay: float = 0.0  # seconds before the response headers

@@ -6,20 +6,23 @@ Paths (relative to `FakeUpstream.url`, which is also the Anthropic base URL;
 `FakeUpstream.openai_url` is the OpenAI base URL):
 
     POST /v1/messages                 Anthropic Messages, JSON or SSE (`"stream": true`):
-                                      message_start (input usage), content_block_start, ping,
-                                      content_block_delta…, content_block_stop,
+                                      message_start (input and cache usage),
+                                      content_block_start, ping, content_block_delta…,
+                                      content_block_stop, tool_use blocks,
                                       message_delta (output usage), message_stop
     POST /v1/messages/count_tokens    {"input_tokens": n}
-    POST /v1/chat/completions         OpenAI chat, JSON or SSE; with
+    POST /v1/chat/completions         OpenAI chat, JSON or SSE, `tool_calls`; with
                                       `stream_options.include_usage` a final usage chunk
-    POST /v1/responses                OpenAI Responses, JSON or SSE ending in
-                                      response.completed with usage
+    POST /v1/responses                OpenAI Responses, JSON or SSE: reasoning, message and
+                                      function_call items, ending in response.completed
+                                      with usage
 
-The answer text is "Echo: <text of the last message>" unless scripted. Token counts are
-the words of that message (input) and of the answer (output), unless scripted; an
-Anthropic request with `cache_control` breakpoints reports prompt caching as the API does
-(`caching.py`: the first request with a prefix writes it, later ones read it; counts are
-bytes / 4 of the prefix). Every answer carries a request id (`request-id` for Anthropic,
+(see `messages_api.py` and `openai_api.py`). The answer text is "Echo: <text of the last
+message>" unless scripted. Token counts are the words of that message (input) and of the
+answer (output, with tool inputs at bytes / 4), unless scripted; an Anthropic request with
+`cache_control` breakpoints reports prompt caching as the API does (`caching.py`: the
+first request with a prefix writes it, later ones read it; counts are bytes / 4 of the
+prefix). Every answer carries a request id (`request-id` for Anthropic,
 `x-request-id` for OpenAI), and errors have the provider's own body shape.
 
 Scripting: `answer_next(behaviour, …)` queues behaviours (first in, first out); with
