@@ -8,8 +8,9 @@ from tests.fakes.fixtures import ENV_OPENAI_KEY
 from tests.fakes.upstream import FakeUpstream, Reply
 
 AGENT = "openai-codex"
-# Outside a git repository, without a prompt on stdin, in the workspace-write sandbox.
-EXEC = ("codex", "exec", "--skip-git-repo-check", "--sandbox", "workspace-write")
+# Outside a git repository, running commands without asking and without Codex's own sandbox
+# (bubblewrap): the VM is the sandbox.
+EXEC = ("codex", "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox")
 WRITE_FILE = {
     "id": "call_01",
     "name": "exec_command",
