@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check lint install install-dev bench clean screenshots chromium
+.PHONY: run test check lint install install-dev bench clean screenshots chromium agent-clis
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,20 @@ run: $(VENV)/.installed .env
 	$(VENV)/bin/uvicorn sam_project.asgi:application --host $(HOST) --port $(PORT) \
 		--loop uvloop --http httptools --lifespan on --no-access-log
 
-test: $(VENV)/.installed-dev chromium
+test: $(VENV)/.installed-dev chromium agent-clis
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The agent CLIs the tests run (tests/agent_clis), pinned in package.json and
+# package-lock.json: installed with `npm ci` when npm is there and node_modules is older than
+# the lockfile; without npm those tests fail saying how to install them. `npm ci` wants every
+# platform build of a CLI in the lockfile; the OpenCode builds our registry does not serve
+# (other systems, musl) are listed by version, os and cpu alone, and skipped as optional.
+agent-clis:
+	@! command -v npm >/dev/null || $(MAKE) -s --no-print-directory node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 # The browser tests drive Debian's Chromium: installed here when absent and possible (root
 # with apt); otherwise those tests fail saying how to install it.
@@ -60,4 +72,4 @@ bench: $(VENV)/.installed-dev
 	$(PY) bench/proxy_overhead.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -6,31 +6,45 @@ Paths (relative to `FakeUpstream.url`, which is also the Anthropic base URL;
 `FakeUpstream.openai_url` is the OpenAI base URL):
 
     POST /v1/messages                 Anthropic Messages, JSON or SSE (`"stream": true`):
-                                      message_start (input usage), content_block_start, ping,
-                                      content_block_delta…, content_block_stop,
+                                      message_start (input and cache usage),
+                                      content_block_start, ping, content_block_delta…,
+                                      content_block_stop, tool_use blocks,
                                       message_delta (output usage), message_stop
     POST /v1/messages/count_tokens    {"input_tokens": n}
-    POST /v1/chat/completions         OpenAI chat, JSON or SSE; with
+    POST /v1/chat/completions         OpenAI chat, JSON or SSE, `tool_calls`; with
                                       `stream_options.include_usage` a final usage chunk
-    POST /v1/responses                OpenAI Responses, JSON or SSE ending in
-                                      response.completed with usage
+    POST /v1/responses                OpenAI Responses, JSON or SSE: reasoning, message and
+                                      function_call items, ending in response.completed
+                                      with usage
 
-The answer text is "Echo: <text of the last message>" unless scripted. Token counts are
-the words of that message (input) and of the answer (output), unless scripted.
+(see `messages_api.py` and `openai_api.py`). The answer text is "Echo: <text of the last
+message>" unless scripted. Token counts are the words of that message (input) and of the
+answer (output, with tool inputs at bytes / 4), unless scripted; an Anthropic request with
+`cache_control` breakpoints reports prompt caching as the API does (`caching.py`: the
+first request with a prefix writes it, later ones read it; counts are bytes / 4 of the
+prefix). Every answer carries a request id (`request-id` for Anthropic,
+`x-request-id` for OpenAI), and errors have the provider's own body shape.
 
-Scripting: `answer_next(behaviour)` queues a behaviour for the next request (first in,
-first out); `default` is used when the queue is empty.
+Scripting: `answer_next(behaviour, …)` queues behaviours (first in, first out); with
+`key=` they are only for requests that arrive with that upstream key (`x-api-key` or
+`Authorization: Bearer`), with `when=` only for requests whose JSON body the predicate
+accepts (e.g. `lambda body: "tools" in body`). Each request takes the first queued
+behaviour that applies to it, else `key_defaults[key]`, else `default`.
 
-    Reply(text=…, input_tokens=…, output_tokens=…, chunks=…, chunk_delay=…, delay=…)
+    Reply(text=…, input_tokens=…, output_tokens=…, chunks=…, chunk_delay=…, delay=…,
+          tool_use=(…), error_after=…, cache_read=…, cache_write=…, cache_write_1h=…,
+          cached_tokens=…, reasoning_tokens=…, reasoning=…)
     Fail(status=500, error_type="api_error", code=None, headers={…})
+    Overloaded()  RateLimited(retry_after=30, limit="requests")  PromptTooLong(tokens=…)
     Hang(after_chunks=None)   # never answer; or stream that many chunks, then stall
 
 Recording: `received` (a list of `Received`: method, path, query, headers with lower-case
-names, body, `json()`, `peer` (the client's address, one per connection), and
-`chunk_times`, the monotonic time each body chunk was sent);
+names, body, `json()`, `key` (the upstream key that arrived), `status` and `request_id`
+of the answer, `peer` (the client's address, one per connection), and `chunk_times`, the
+monotonic time each body chunk was sent);
 `disconnects` counts clients that went away before the answer was complete, and
 `wait_for_disconnect()` waits for the next one. `refused_url()` is an address where
-nothing listens.
+nothing listens. `prompt_cache` holds the cached prefixes (`min_tokens`, `clear()`).
 
 In tests use the fixtures of `tests.fakes.fixtures`. Standalone (benchmarks):
 `python -m tests.fakes.upstream [--delay S] [--chunks N] [--chunk-delay S] [--stamp]`
@@ -43,23 +57,59 @@ import json
 import socket
 import threading
 import time
-from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
 
-from tests.fakes.answers import Answer, Receive, Send, error_body, send_json
-from tests.fakes.behaviours import Behaviour, Fail, Hang, Received, Reply
+from tests.fakes.answers import Answer, Receive, Send, send_json
+from tests.fakes.behaviours import (
+    Behaviour,
+    Fail,
+    Hang,
+    Overloaded,
+    PromptTooLong,
+    RateLimited,
+    Received,
+    Reply,
+)
+from tests.fakes.caching import PromptCache
+from tests.fakes.errors import error_body, render, request_id, request_id_header
 
-__all__ = ["Fail", "FakeUpstream", "Hang", "Received", "Reply", "refused_url"]
+__all__ = [
+    "Fail",
+    "FakeUpstream",
+    "Hang",
+    "Overloaded",
+    "PromptTooLong",
+    "RateLimited",
+    "Received",
+    "Reply",
+    "refused_url",
+]
+
+Predicate = Callable[[Any], bool]
+
+
+class _Scripted:
+    def __init__(self, behaviour: Behaviour, key: str | None, when: Predicate | None):
+        self.behaviour, self.key, self.when = behaviour, key, when
+
+    def applies(self, key: str | None, body: Any) -> bool:
+        if self.key is not None and key != self.key:
+            return False
+        return self.when is None or bool(self.when(body))
 
 
 class FakeUpstream:
     def __init__(self, default: Behaviour | None = None):
         self.default: Behaviour = default or Reply()
+        self.key_defaults: dict[str, Behaviour] = {}
         self.received: list[Received] = []
         self.disconnects = 0
-        self._script: deque[Behaviour] = deque()
+        self.prompt_cache = PromptCache()
+        self._script: list[_Scripted] = []
+        self._script_lock = threading.Lock()
         self._disconnected = threading.Condition()
         self._ids = itertools.count(1)
         self._server: uvicorn.Server | None = None
@@ -75,13 +125,19 @@ class FakeUpstream:
     def last(self) -> Received:
         return self.received[-1]
 
-    def answer_next(self, *behaviours: Behaviour) -> None:
-        self._script.extend(behaviours)
+    def answer_next(
+        self, *behaviours: Behaviour, key: str | None = None, when: Predicate | None = None
+    ) -> None:
+        with self._script_lock:
+            self._script.extend(_Scripted(behaviour, key, when) for behaviour in behaviours)
 
     def reset(self) -> None:
         self.default = Reply()
+        self.key_defaults.clear()
         self.received.clear()
-        self._script.clear()
+        self.prompt_cache = PromptCache()
+        with self._script_lock:
+            self._script.clear()
         with self._disconnected:
             self.disconnects = 0
 
@@ -143,28 +199,52 @@ class FakeUpstream:
             peer=tuple(scope["client"]) if scope.get("client") else None,
         )
         self.received.append(record)
-        behaviour = self._script.popleft() if self._script else self.default
         dialect = _dialect(record.path)
         if dialect is None or record.method != "POST":
+            record.status = 404
             await send_json(send, 404, {"error": {"type": "not_found_error", "message": "?"}})
             return
+        record.request_id = request_id(dialect)
+        headers = {request_id_header(dialect): record.request_id}
         try:
             request = json.loads(record.body)
+            if not isinstance(request, dict):
+                raise ValueError("not an object")
         except ValueError:
-            await send_json(send, 400, error_body(dialect, "invalid_request_error", None, "?"))
+            record.status = 400
+            body = error_body(dialect, "invalid_request_error", None, "?")
+            await send_json(send, 400, body, headers)
             return
-        if isinstance(behaviour, Fail):
-            await send_json(
-                send,
-                behaviour.status,
-                error_body(dialect, behaviour.error_type, behaviour.code, behaviour.message),
-                behaviour.headers,
-            )
+        behaviour = self._behaviour_for(record.key, request)
+        if isinstance(behaviour, Fail | Overloaded | RateLimited | PromptTooLong):
+            model = str(request.get("model", ""))
+            status, body, extra = render(behaviour, dialect, model, record.request_id)
+            record.status = status
+            await send_json(send, status, body, {**extra, **headers})
             return
         answer = Answer(
-            self._next_id(), self._client_went_away, record, request, behaviour, receive, send
+            self._next_id(),
+            self._client_went_away,
+            record,
+            request,
+            behaviour,
+            receive,
+            send,
+            self.prompt_cache,
+            headers,
+            dialect,
         )
-        await answer.run(dialect)
+        await answer.run()
+
+    def _behaviour_for(self, key: str | None, body: Any) -> Behaviour:
+        with self._script_lock:
+            for index, scripted in enumerate(self._script):
+                if scripted.applies(key, body):
+                    del self._script[index]
+                    return scripted.behaviour
+        if key is not None and key in self.key_defaults:
+            return self.key_defaults[key]
+        return self.default
 
     def _client_went_away(self) -> None:
         with self._disconnected:
