@@ -15,8 +15,9 @@ turning each round) so that load from elsewhere on the machine lands on all thre
   proxy against the relay's (user + system time of the server process and its threads,
   read at the two ends of each measured window: after each connection's uncounted first
   request and once the server has gone quiet after the last answer; per request = CPU over
-  the windows ÷ requests answered in them); the latency added over calling the fake
-  directly (p50, p99; the relay's for comparison);
+  the windows, less the server's idle rate (measured once, with no request) times their
+  length, ÷ requests answered in them); the latency added over calling the fake directly
+  (p50, p99; the relay's for comparison);
 - streams, `--streams` (10) at a time: the same CPU comparison; the fake stamps each text
   delta with the moment it sent it, so the delay added per delta is its arrival time minus
   that stamp, through the proxy minus direct; the time to the response head likewise;
@@ -28,14 +29,14 @@ turning each round) so that load from elsewhere on the machine lands on all thre
 Prints one table (row, measured value, target, pass or fail, details) and exits non-zero if
 a target is missed or a request fails.
 
-    .venv/bin/python bench/proxy_overhead.py [--seconds 12] [--rounds 4]
+    .venv/bin/python bench/proxy_overhead.py [--seconds 12] [--rounds 6]
         [--concurrency 10] [--upstream-delay 0.25] [--body-bytes 88000]
         [--streams 10] [--chunks 20] [--chunk-delay 0.02]
         [--open-streams 500] [--open-stream-seconds 6] [--only json,stream,open-streams]
 
 `--seconds` is the measured time per target (direct, proxy, relay) in each phase, split
 over `--rounds`; `--only` runs some phases (and prints their rows). `BENCH_SERVER` replaces
-`-m uvicorn` in the server command (e.g. `-m gunicorn -k uvicorn.workers.UvicornWorker`).
+`-m uvicorn` in the server command (another command that takes uvicorn's options).
 
 Rows and phases are data: a phase (`PHASES`) measures and keeps its rounds under its name,
 a row (`ROWS`) names its phase, unit and target and reads its value from those rounds. A
@@ -309,7 +310,7 @@ def table(bench: Bench, phases: list[str]) -> tuple[list[str], int]:
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=12.0, help="per target and phase")
-    parser.add_argument("--rounds", type=int, default=4, help="alternations per phase")
+    parser.add_argument("--rounds", type=int, default=6, help="alternations per phase")
     parser.add_argument("--concurrency", type=int, default=10, help="JSON requests in flight")
     parser.add_argument("--upstream-delay", type=float, default=0.25, help="fake's answer delay")
     parser.add_argument("--body-bytes", type=int, default=claude_code_request.DEFAULT_SIZE)
@@ -379,15 +380,23 @@ def main() -> int:
     phases = args.only.split(",")
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         bench = setup(stack, Path(tmp), args)
+        client_cpu = time.process_time()
         for name in phases:
             PHASES[name](bench)
+        client_cpu = time.process_time() - client_cpu
         lines, missed = table(bench, phases)
+    sent = sum(len(r.timings) for by in bench.rounds.values() for rs in by.values() for r in rs)
     body_kb = len(claude_code_request.body(stream=False, size=args.body_bytes)) / 1000
     print(
         f"\nAI proxy against a bare aiohttp relay and the fake provider directly "
         f"({body_kb:.0f} KB requests, upstream answers after {args.upstream_delay * 1000:.0f} ms)"
     )
     print("\n".join(lines))
+    if sent:
+        print(
+            f"(the load generator itself used {client_cpu:.1f} s of CPU during the phases: "
+            f"{client_cpu / sent * 1000:.2f} ms per measured request)"
+        )
     print("all targets met" if not missed else f"{missed} target(s) missed")
     return 1 if missed else 0
 
