@@ -27,12 +27,13 @@ turning each round) so that load from elsewhere on the machine lands on all thre
   round may exceed the first's by at most 10 %.
 
 Prints one table (row, measured value, target, pass or fail, details) and exits non-zero if
-a target is missed or a request fails.
+a target is missed or a request is not answered 200 (a row counts them). If nothing gets
+through, or a process does not start, it stops with the end of each process's log.
 
     .venv/bin/python bench/proxy_overhead.py [--seconds 12] [--rounds 6]
         [--concurrency 10] [--upstream-delay 0.25] [--body-bytes 88000]
         [--streams 10] [--chunks 20] [--chunk-delay 0.02]
-        [--open-streams 500] [--open-stream-seconds 6] [--only json,stream,open-streams]
+        [--open-streams 500] [--open-stream-seconds 10] [--only json,stream,open-streams]
 
 `--seconds` is the measured time per target (direct, proxy, relay) in each phase, split
 over `--rounds`; `--only` runs some phases (and prints their rows). `BENCH_SERVER` replaces
@@ -123,7 +124,7 @@ async def _alternate(bench: Bench, kind: str, concurrency: int) -> dict[str, lis
                 seconds=seconds,
                 meter=where.meter,
             )
-            _all_answered(measured.timings, f"{kind} through {name}")
+            measured.timings = _answered(bench, kind, measured.timings, f"{kind} through {name}")
             rounds[name].append(measured)
     # The load generator's own CPU, to show it is not what is measured.
     cpu, sent = bench.values.get("client", (0.0, 0))
@@ -162,7 +163,7 @@ def open_streams_phase(bench: Bench) -> None:
                 where.host, where.port, where.requests["stream"], count=args.open_streams
             )
         )
-        _all_answered(timings, "open streams")
+        _answered(bench, "open-streams", timings, "open streams")
         peaks.append(peak)
         rss.append(worker.rss_mib())
     bench.values["open-streams"] = {"peaks": peaks, "rss": rss}
@@ -175,11 +176,19 @@ PHASES: dict[str, Callable[[Bench], None]] = {
 }
 
 
-def _all_answered(timings: list[Timing], what: str) -> None:
+def _answered(bench: Bench | None, phase: str, timings: list[Timing], what: str) -> list[Timing]:
+    """The requests answered 200; the others are counted against the phase (a row of their
+    own). None answered: the run stops, nothing else would be measured."""
+    answered = [t for t in timings if t.status == 200]
     failed = [t.status for t in timings if t.status != 200]
-    if failed or not timings:
+    if not answered:
         example = f" (e.g. {failed[0]})" if failed else ""
-        raise RuntimeError(f"{what}: {len(failed)} of {len(timings)} requests failed{example}")
+        raise RuntimeError(f"{what}: none of {len(timings)} requests answered 200{example}")
+    if bench is not None:
+        bench.values.setdefault("failed", {}).setdefault(phase, []).extend(failed)
+    elif failed:
+        raise RuntimeError(f"{what}: {len(failed)} of {len(timings)} requests failed")
+    return answered
 
 
 def _bearer(bench: Bench) -> dict[str, str]:
@@ -193,6 +202,9 @@ class Reading:
     detail: str = ""
 
 
+EVERY_PHASE = "*"  # a row shown whichever phases ran
+
+
 @dataclass(frozen=True)
 class Row:
     label: str
@@ -201,6 +213,7 @@ class Row:
     target: float | None  # None: reported, not judged
     read: Callable[[Bench], Reading]
     at_least: bool = False  # the target is a floor, not a ceiling
+    digits: int = 2
 
     def verdict(self, value: float) -> str:
         if self.target is None:
@@ -271,6 +284,15 @@ def open_at_once(bench: Bench) -> Reading:
     return Reading(min(peaks) / count * 100, f"most under way at once, per round: {peaks}")
 
 
+def failures(bench: Bench) -> Reading:
+    failed: dict[str, list[int]] = bench.values.get("failed", {})
+    detail = "; ".join(
+        f"{phase}: {len(statuses)}" + (f" (e.g. {statuses[0]})" if statuses else "")
+        for phase, statuses in failed.items()
+    )
+    return Reading(sum(len(statuses) for statuses in failed.values()), detail)
+
+
 def rss_growth(bench: Bench) -> Reading:
     rss = bench.values["open-streams"]["rss"]
     return Reading(
@@ -290,6 +312,7 @@ ROWS: tuple[Row, ...] = (
     Row("added time to first byte p50, streamed", "stream", "ms", 5.0, added("stream", "proxy", 0.5, _first_byte)),
     Row("open streams under way at once, of --open-streams", "open-streams", "%", 100.0, open_at_once, at_least=True),
     Row("open streams: worker RSS growth, round 1 to 3", "open-streams", "%", 10.0, rss_growth),
+    Row("requests not answered 200, every phase", EVERY_PHASE, "", 0, failures, digits=0),
 )  # fmt: skip
 
 
@@ -297,16 +320,16 @@ def table(bench: Bench, phases: list[str]) -> tuple[list[str], int]:
     lines = [f"{'row':52} {'measured':>10} {'target':>9}  {'result':6} details"]
     missed = 0
     for row in ROWS:
-        if row.phase not in phases:
+        if row.phase not in (*phases, EVERY_PHASE):
             continue
         reading = row.read(bench)
         verdict = row.verdict(reading.value)
         missed += verdict == "FAIL"
-        unit = "x" if row.unit == "x" else f" {row.unit}"
+        unit = f" {row.unit}" if row.unit not in ("x", "") else row.unit
         bound = (
             "-" if row.target is None else f"{'>=' if row.at_least else '<='} {row.target:g}{unit}"
         )
-        measured = f"{reading.value:.2f}{unit}"
+        measured = f"{reading.value:.{row.digits}f}{unit}"
         lines.append(f"{row.label:52} {measured:>10} {bound:>9}  {verdict:6} {reading.detail}")
     return lines, missed
 
@@ -323,7 +346,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--chunks", type=int, default=20, help="text deltas per stream")
     parser.add_argument("--chunk-delay", type=float, default=0.02, help="seconds between deltas")
     parser.add_argument("--open-streams", type=int, default=500)
-    parser.add_argument("--open-stream-seconds", type=float, default=6.0)
+    parser.add_argument("--open-stream-seconds", type=float, default=10.0)
     parser.add_argument("--only", default=",".join(PHASES), help="phases, comma-separated")
     args = parser.parse_args()
     unknown = set(args.only.split(",")) - set(PHASES)
@@ -377,16 +400,22 @@ async def _warm_up(bench: Bench) -> None:
     for where in bench.targets.values():
         for raw in where.requests.values():
             warm = await loadgen.closed_loop(where.host, where.port, raw, concurrency=4, seconds=1)
-            _all_answered(warm.timings, "warm-up")
+            _answered(None, "warm-up", warm.timings, "warm-up")
 
 
 def main() -> int:
     args = arguments()
     phases = args.only.split(",")
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
-        bench = setup(stack, Path(tmp), args)
-        for name in phases:
-            PHASES[name](bench)
+        try:
+            bench = setup(stack, Path(tmp), args)
+            for name in phases:
+                PHASES[name](bench)
+        except RuntimeError as error:
+            print(f"benchmark stopped: {error}", file=sys.stderr)
+            for log in sorted(Path(tmp).glob("*.log")):
+                print(f"--- the end of {log.name}:\n{servers.tail(log)}", file=sys.stderr)
+            return 2
         lines, missed = table(bench, phases)
     client_cpu, sent = bench.values.get("client", (0.0, 0))
     body_kb = len(claude_code_request.body(stream=False, size=args.body_bytes)) / 1000

@@ -80,7 +80,7 @@ def first_line(child: subprocess.Popen[str], name: str, logs: Path) -> str:
     assert child.stdout is not None
     line = child.stdout.readline().strip()
     if not line:
-        raise RuntimeError(f"{name} did not start:\n{_tail(logs / f'{name}.log')}")
+        raise RuntimeError(f"{name} did not start:\n{tail(logs / f'{name}.log')}")
     return line
 
 
@@ -173,10 +173,10 @@ def _wait_for(port: int, child: subprocess.Popen[str], log: Path) -> None:
             return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"the server did not start on port {port}:\n{_tail(log)}")
+    raise RuntimeError(f"the server did not start on port {port}:\n{tail(log)}")
 
 
-def _tail(log: Path, lines: int = 20) -> str:
+def tail(log: Path, lines: int = 20) -> str:
     try:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
