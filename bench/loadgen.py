@@ -115,10 +115,11 @@ async def run(
 # --- timed exchanges -----------------------------------------------------------------------
 @dataclass
 class Timing:
-    status: int
+    status: int  # 0: the connection closed before the answer was complete
     total: float = 0.0  # request sent → answer complete, seconds
     first_byte: float = 0.0  # request sent → response head in
     chunk_delays: list[float] = field(default_factory=list)  # arrival minus the fake's stamp
+    keep_alive: bool = True  # the server left the connection open
 
 
 @dataclass
@@ -150,6 +151,7 @@ async def exchange(
         gauge.opened()
     try:
         headers = head.lower()
+        timing.keep_alive = b"\r\nconnection: close" not in headers
         if b"\r\ntransfer-encoding: chunked" in headers:
             await _read_chunked(reader, timing)
         else:
@@ -160,6 +162,30 @@ async def exchange(
             gauge.closed()
     timing.total = time.monotonic() - started
     return timing
+
+
+class Connection:
+    """A keep-alive connection that opens itself again when the server closed it."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def exchange(self, raw: bytes, gauge: Gauge | None = None) -> Timing:
+        if self._streams is None:
+            self._streams = await asyncio.open_connection(self.host, self.port)
+        try:
+            timing = await exchange(*self._streams, raw, gauge)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            timing = Timing(0, keep_alive=False)
+        if not timing.keep_alive:
+            self.close()
+        return timing
+
+    def close(self) -> None:
+        if self._streams is not None:
+            self._streams[1].close()
+            self._streams = None
 
 
 async def _read_chunked(reader: asyncio.StreamReader, timing: Timing) -> None:
@@ -218,34 +244,27 @@ async def closed_loop(
     one is answered, for `seconds`. Counted: the requests sent inside the window, all of
     which are answered inside it; the meter is read at its two ends, after the warm-up
     requests (one per connection: its handshake) and after the last answer."""
-    connections = await asyncio.gather(
-        *(asyncio.open_connection(host, port) for _ in range(concurrency))
-    )
+    connections = [Connection(host, port) for _ in range(concurrency)]
     timings: list[Timing] = []
     try:
-        await asyncio.gather(*(exchange(reader, writer, raw) for reader, writer in connections))
+        await asyncio.gather(*(connection.exchange(raw) for connection in connections))
         before = await settled(meter)
         started = time.monotonic()
         deadline = started + seconds
 
-        async def loop(
-            offset: float, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-        ) -> None:
+        async def loop(offset: float, connection: Connection) -> None:
             await asyncio.sleep(offset)  # spread the starts: arrivals, not a thundering herd
             while time.monotonic() < deadline:
-                timings.append(await exchange(reader, writer, raw))
+                timings.append(await connection.exchange(raw))
 
         await asyncio.gather(
-            *(
-                loop(spread * i / concurrency, reader, writer)
-                for i, (reader, writer) in enumerate(connections)
-            )
+            *(loop(spread * i / concurrency, c) for i, c in enumerate(connections))
         )
         after = await settled(meter)
         metered = time.monotonic() - started
     finally:
-        for _reader, writer in connections:
-            writer.close()
+        for connection in connections:
+            connection.close()
     return Round(timings, after - before, metered)
 
 
@@ -258,11 +277,11 @@ async def at_once(
 
     async def one(offset: float) -> Timing:
         await asyncio.sleep(offset)
-        reader, writer = await asyncio.open_connection(host, port)
+        connection = Connection(host, port)
         try:
-            return await exchange(reader, writer, raw, gauge)
+            return await connection.exchange(raw, gauge)
         finally:
-            writer.close()
+            connection.close()
 
     timings = await asyncio.gather(*(one(spread * i / count) for i in range(count)))
     return list(timings), gauge.peak

@@ -124,7 +124,7 @@ async def _alternate(bench: Bench, kind: str, concurrency: int) -> dict[str, lis
                 seconds=seconds,
                 meter=where.meter,
             )
-            measured.timings = _answered(bench, kind, measured.timings, f"{kind} through {name}")
+            measured.timings = _answered(bench, measured.timings, f"{kind} through {name}")
             rounds[name].append(measured)
     # The load generator's own CPU, to show it is not what is measured.
     cpu, sent = bench.values.get("client", (0.0, 0))
@@ -163,7 +163,7 @@ def open_streams_phase(bench: Bench) -> None:
                 where.host, where.port, where.requests["stream"], count=args.open_streams
             )
         )
-        _answered(bench, "open-streams", timings, "open streams")
+        _answered(bench, timings, "open streams")
         peaks.append(peak)
         rss.append(worker.rss_mib())
     bench.values["open-streams"] = {"peaks": peaks, "rss": rss}
@@ -176,16 +176,16 @@ PHASES: dict[str, Callable[[Bench], None]] = {
 }
 
 
-def _answered(bench: Bench | None, phase: str, timings: list[Timing], what: str) -> list[Timing]:
-    """The requests answered 200; the others are counted against the phase (a row of their
-    own). None answered: the run stops, nothing else would be measured."""
+def _answered(bench: Bench | None, timings: list[Timing], what: str) -> list[Timing]:
+    """The requests answered 200; the others are counted under `what` (a row of their own;
+    status 0: the connection closed first). None answered: the run stops."""
     answered = [t for t in timings if t.status == 200]
     failed = [t.status for t in timings if t.status != 200]
     if not answered:
         example = f" (e.g. {failed[0]})" if failed else ""
         raise RuntimeError(f"{what}: none of {len(timings)} requests answered 200{example}")
     if bench is not None:
-        bench.values.setdefault("failed", {}).setdefault(phase, []).extend(failed)
+        bench.values.setdefault("failed", {}).setdefault(what, []).extend(failed)
     elif failed:
         raise RuntimeError(f"{what}: {len(failed)} of {len(timings)} requests failed")
     return answered
@@ -287,10 +287,11 @@ def open_at_once(bench: Bench) -> Reading:
 def failures(bench: Bench) -> Reading:
     failed: dict[str, list[int]] = bench.values.get("failed", {})
     detail = "; ".join(
-        f"{phase}: {len(statuses)}" + (f" (e.g. {statuses[0]})" if statuses else "")
-        for phase, statuses in failed.items()
+        f"{what}: {len(statuses)}, statuses {sorted(set(statuses))}"
+        for what, statuses in failed.items()
+        if statuses
     )
-    return Reading(sum(len(statuses) for statuses in failed.values()), detail)
+    return Reading(sum(len(statuses) for statuses in failed.values()), detail or "none")
 
 
 def rss_growth(bench: Bench) -> Reading:
@@ -400,7 +401,7 @@ async def _warm_up(bench: Bench) -> None:
     for where in bench.targets.values():
         for raw in where.requests.values():
             warm = await loadgen.closed_loop(where.host, where.port, raw, concurrency=4, seconds=1)
-            _answered(None, "warm-up", warm.timings, "warm-up")
+            _answered(None, warm.timings, "warm-up")
 
 
 def main() -> int:
