@@ -21,6 +21,7 @@ from catalog.config import StoredConfig, proxy_enabled, stored_config, token_mod
 from catalog.routes import Dialect, Route
 from workspaces.models import TokenKind, WorkspaceToken
 from workspaces.tokens import (
+    LiveToken,
     TokenRejected,
     bearer_token,
     token_from_row,
@@ -49,7 +50,7 @@ async def proxy_config() -> StoredConfig:
     return await _config.get()
 
 
-async def admit(request: HttpRequest, route: Route) -> tuple[StoredConfig, WorkspaceToken]:
+async def admit(request: HttpRequest, route: Route) -> tuple[StoredConfig, LiveToken]:
     """The configuration in force and the caller's token; else 503, 401 or 403."""
     config = await proxy_config()
     if not proxy_enabled(config):
@@ -74,7 +75,7 @@ async def admit(request: HttpRequest, route: Route) -> tuple[StoredConfig, Works
     return config, token
 
 
-async def _authenticate(raw: str) -> WorkspaceToken:
+async def _authenticate(raw: str) -> LiveToken:
     alias = WorkspaceToken.objects.db
     params = token_lookup_params(raw, timezone.now())
     return token_from_row(await db.fetch_one(token_lookup_sql(alias), params, alias))

@@ -17,7 +17,7 @@ from ai_proxy.plans import Plan
 from ai_proxy.usage import usage_record_from_exchange
 from catalog.config import CatalogModel
 from catalog.routes import Route
-from workspaces.models import WorkspaceToken
+from workspaces.tokens import LiveToken
 
 logger = logging.getLogger("ai_proxy")
 
@@ -26,7 +26,7 @@ logger = logging.getLogger("ai_proxy")
 class Exchange:
     route: Route
     started: float = field(default_factory=time.perf_counter)
-    token: WorkspaceToken | None = None
+    token: LiveToken | None = None
     entry: CatalogModel | None = None
     plan: Plan | None = None
     key_label: str | None = None

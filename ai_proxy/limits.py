@@ -23,7 +23,7 @@ from ai_proxy.errors import LimitReached
 from ai_proxy.models import DailyUsage, UserProxyLimit
 from ai_proxy.shared import shared_state
 from catalog.config import StoredConfig
-from workspaces.models import WorkspaceToken
+from workspaces.tokens import LiveToken
 
 WINDOW_SECONDS = 60
 T = TypeVar("T")
@@ -185,13 +185,13 @@ def check_budget(day: UserDay, limits: Limits, now: datetime) -> None:
 
 
 async def enforce_limits(
-    token: WorkspaceToken, config: StoredConfig, *, budgets: bool = True
+    token: LiveToken, config: StoredConfig, *, budgets: bool = True
 ) -> RateWindow:
     """The rate limit, then (unless `budgets` is off: the request costs the platform
     nothing) the daily budgets, of the token's user; raises `LimitReached`. Returns the
     rate window, for the `X-RateLimit-*` headers of the answer."""
     now = timezone.now()
-    user_id = token.workspace.user_id
+    user_id = token.user_id
     alias = DailyUsage.objects.db
     row = await db.fetch_one(user_day_sql(alias), user_day_params(user_id, now), alias)
     day = user_day_from_row(row)

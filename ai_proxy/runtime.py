@@ -6,8 +6,11 @@ shared state's clients. `runtime_close` lets go of all of it at server shutdown;
 """
 
 import asyncio
+import functools
 import logging
 import time
+import urllib.parse
+import urllib.request
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,9 +33,10 @@ _pending_writes: set["asyncio.Future[Any]"] = set()
 
 def http_session() -> aiohttp.ClientSession:
     """The upstream client of the running event loop (a session cannot change loops):
-    keep-alive connections with a cap, happy eyeballs, the proxy environment (HTTPS_PROXY,
-    NO_PROXY), no cookies (a provider's would reach every user's later requests), and
-    bodies relayed as they come (no decompression)."""
+    keep-alive connections with a cap, happy eyeballs, no cookies (a provider's would reach
+    every user's later requests), and bodies relayed as they come (no decompression). The
+    proxy environment is read once (`upstream_proxy`), not on every request as aiohttp's
+    `trust_env` does (it walks the whole environment and reads ~/.netrc each time)."""
     loop = asyncio.get_running_loop()
     session = _sessions.get(loop)
     if session is None or session.closed:
@@ -43,10 +47,19 @@ def http_session() -> aiohttp.ClientSession:
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
-            trust_env=True,
             skip_auto_headers=("User-Agent",),
         )
     return session
+
+
+@functools.cache
+def upstream_proxy(url: str) -> str | None:
+    """The HTTP(S) proxy the environment names for this upstream base URL (HTTPS_PROXY,
+    HTTP_PROXY, NO_PROXY, as curl and aiohttp read them), or None."""
+    parts = urllib.parse.urlsplit(url)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
 
 
 @dataclass
@@ -133,3 +146,4 @@ def runtime_reset() -> None:
     for held in _memos:
         held.clear()
     shared_state.reset()
+    upstream_proxy.cache_clear()

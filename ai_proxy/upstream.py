@@ -23,7 +23,7 @@ from ai_proxy.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from ai_proxy.runtime import Memo, http_session, memo
+from ai_proxy.runtime import Memo, http_session, memo, upstream_proxy
 from catalog.agents import API_KEY
 from catalog.providers import PROVIDERS, ProviderSpec
 from credentials.encryption import UnreadableSecret
@@ -138,7 +138,12 @@ async def upstream_send(
     )
     try:
         return await http_session().post(
-            url, data=content, headers=headers, timeout=timeout, allow_redirects=False
+            url,
+            data=content,
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=False,
+            proxy=upstream_proxy(key.provider.base_url()),
         )
     except aiohttp.ClientError as failure:
         logger.warning(

@@ -77,9 +77,8 @@ def _write_sql(alias: str) -> tuple[str, str]:
     return insert(UsageRecord, _RECORD_FIELDS), upsert
 
 
-def _prepared(model: type[Model], fields: tuple[str, ...], values: dict[str, Any]) -> list[Any]:
-    connection = connections[model._default_manager.db]
-    return [_field(model, name).get_db_prep_save(values[name], connection) for name in fields]
+def _ordered(fields: tuple[str, ...], values: dict[str, Any]) -> list[Any]:
+    return [values[name] for name in fields]
 
 
 def usage_statements(
@@ -117,8 +116,8 @@ def usage_statements(
     }
     insert, upsert = _write_sql(UsageRecord.objects.db)
     return [
-        (insert, _prepared(UsageRecord, _RECORD_FIELDS, record)),
-        (upsert, _prepared(DailyUsage, _DAY_FIELDS, totals)),
+        (insert, _ordered(_RECORD_FIELDS, record)),
+        (upsert, _ordered(_DAY_FIELDS, totals)),
     ]
 
 
@@ -134,12 +133,11 @@ def usage_record_from_exchange(
         usage = exchange.rewriter.usage
     else:
         usage = usage_of_answer(plan.usage_dialect, answer or b"")
-    workspace = token.workspace
     facts = RequestFacts(
-        user_id=workspace.user_id,
-        workspace_id=workspace.pk,
-        project_id=workspace.project_id,
-        task_id=getattr(token, "newest_task_id", None),
+        user_id=token.user_id,
+        workspace_id=token.workspace_id,
+        project_id=token.project_id,
+        task_id=token.newest_task_id,
         model=exchange.model or "",
         provider=exchange.provider or "",
         route=exchange.route.name,
@@ -153,4 +151,4 @@ def usage_record_from_exchange(
         latency_ms=int(exchange.latency_ms),
         ttfb_ms=None if exchange.ttfb_ms is None else int(exchange.ttfb_ms),
     )
-    return write_in_flight(db.execute(statements))
+    return write_in_flight(db.commit(statements))

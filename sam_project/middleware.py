@@ -24,6 +24,7 @@ class request_id_middleware:
 
     sync_capable = True
     async_capable = True
+    log_requests = True
 
     def __init__(self, get_response: Callable[[HttpRequest], Any]):
         self.get_response = get_response
@@ -43,6 +44,8 @@ class request_id_middleware:
         self, request: HttpRequest, response: HttpResponse, rid: str, started: float
     ) -> None:
         response["X-Request-ID"] = rid
+        if not self.log_requests:
+            return
         logger.info(
             "http.request",
             extra={
@@ -66,3 +69,10 @@ class request_id_middleware:
         response = await self.get_response(request)
         self._finish(request, response, rid, started)
         return response
+
+
+class proxy_request_id_middleware(request_id_middleware):
+    """The request id for /ai/ (see AI_PROXY_MIDDLEWARE), without the `http.request` line:
+    the proxy writes its own, `ai_proxy.request`, with more in it."""
+
+    log_requests = False

@@ -320,7 +320,7 @@ AI_PROXY_KEY_CACHE_SECONDS = _read(
 )
 # The proxy's own middleware under /ai/ (natively async; see ai_proxy.asgi).
 AI_PROXY_MIDDLEWARE = [
-    "sam_project.middleware.request_id_middleware",
+    "sam_project.middleware.proxy_request_id_middleware",
     "ai_proxy.middleware.allowed_hosts_middleware",
 ]
 # Upstream connections each worker keeps open at most (all providers together).

@@ -18,8 +18,8 @@ from credentials.encryption import UnreadableSecret
 from credentials.models import Credential
 from credentials.resolution import AgentAccess, Delivery, synced_credential, workspace_access
 from credentials.services import credential_record_served, credential_sync
-from workspaces.models import CredentialSource, Task, TokenKind, Workspace, WorkspaceToken
-from workspaces.tokens import token_mint
+from workspaces.models import CredentialSource, Task, TokenKind, Workspace
+from workspaces.tokens import LiveToken, token_mint
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def _secret_body(access: AgentAccess, workspace: Workspace) -> dict[str, Any]:
     return body
 
 
-def agent_key_resolve(*, token: WorkspaceToken, agent_type: str) -> dict[str, Any]:
+def agent_key_resolve(*, token: LiveToken, agent_type: str) -> dict[str, Any]:
     """The credential (or proxy fallback) for this agent in the token's workspace."""
     agent = get_agent(agent_type)
     workspace = token.workspace
@@ -97,9 +97,8 @@ def agent_key_resolve(*, token: WorkspaceToken, agent_type: str) -> dict[str, An
         body = _proxy_body(access, workspace)
         source = CredentialSource.PROXY if access.credential is None else access.source
 
-    newest_task_id = getattr(token, "newest_task_id", None)
-    if newest_task_id is not None:
-        Task.objects.filter(pk=newest_task_id).update(agent_credential_source=source)
+    if token.newest_task_id is not None:
+        Task.objects.filter(pk=token.newest_task_id).update(agent_credential_source=source)
     logger.info(
         "agent_key.resolved",
         extra={
@@ -114,7 +113,7 @@ def agent_key_resolve(*, token: WorkspaceToken, agent_type: str) -> dict[str, An
 
 
 def agent_credential_sync(
-    *, token: WorkspaceToken, agent_type: str, kind: str, secret: str
+    *, token: LiveToken, agent_type: str, kind: str, secret: str
 ) -> dict[str, Any]:
     """Store a refreshed credential (Codex auth.json) in the row the workspace was given."""
     workspace = token.workspace

@@ -10,8 +10,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from workspaces.models import TokenKind, WorkspaceToken
-from workspaces.tokens import TokenRejected, bearer_token, token_authenticate
+from workspaces.models import TokenKind
+from workspaces.tokens import LiveToken, TokenRejected, bearer_token, token_authenticate
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 class WorkspaceTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer sam_cb_…`: one indexed query loads the token and its workspace."""
 
-    def authenticate(self, request: Request) -> tuple[Any, WorkspaceToken] | None:
+    def authenticate(self, request: Request) -> tuple[Any, LiveToken] | None:
         header = request.META.get("HTTP_AUTHORIZATION")
         if not header:
             return None
@@ -45,7 +45,7 @@ class IsWorkspaceCallbackToken(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         token = request.auth
-        if not isinstance(token, WorkspaceToken):
+        if not isinstance(token, LiveToken):
             return False
         if token.kind != TokenKind.CALLBACK:
             raise exceptions.PermissionDenied(

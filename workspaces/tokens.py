@@ -10,7 +10,9 @@ import re
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.conf import settings
@@ -132,9 +134,35 @@ def token_lookup_params(raw: str, now: datetime) -> list[Any]:
     return [now, hash_token(raw)]
 
 
-def token_from_row(row: Sequence[Any] | None) -> WorkspaceToken:
-    """The live token of one row of `token_lookup_sql` (None: no such token), with its
-    workspace (id, status, user and project) and `newest_task_id`; raises `TokenRejected`."""
+@dataclass(frozen=True)
+class LiveToken:
+    """A token that passed every check, with what the workspace API and the AI proxy need
+    of it and of its (running) workspace — not a model instance: building two of those per
+    proxied request costs more than the lookup itself."""
+
+    id: int
+    kind: str
+    workspace_id: uuid.UUID
+    user_id: int
+    project_id: int | None
+    newest_task_id: int | None  # the workspace's newest task, if it has one
+
+    @cached_property
+    def workspace(self) -> Workspace:
+        """The workspace as far as the lookup read it (for the API's writes)."""
+        workspace = Workspace(
+            id=self.workspace_id,
+            status=WorkspaceStatus.RUNNING,
+            user_id=self.user_id,
+            project_id=self.project_id,
+        )
+        workspace._state.adding = False
+        return workspace
+
+
+def token_from_row(row: Sequence[Any] | None) -> LiveToken:
+    """The live token of one row of `token_lookup_sql` (None: no such token); raises
+    `TokenRejected`."""
     if row is None:
         raise TokenRejected("unknown")
     found = dict(zip(_LOOKUP_COLUMNS, row, strict=True))
@@ -144,20 +172,20 @@ def token_from_row(row: Sequence[Any] | None) -> WorkspaceToken:
         raise TokenRejected("expired")
     if found["status"] != WorkspaceStatus.RUNNING:
         raise TokenRejected("workspace_not_running")
-    workspace = Workspace(
-        id=uuid.UUID(str(found["workspace_id"])),
-        status=found["status"],
+    workspace_id = found["workspace_id"]
+    return LiveToken(
+        id=found["token_id"],
+        kind=found["kind"],
+        workspace_id=workspace_id
+        if isinstance(workspace_id, uuid.UUID)
+        else uuid.UUID(workspace_id),
         user_id=found["user_id"],
         project_id=found["project_id"],
+        newest_task_id=found["newest_task_id"],
     )
-    workspace._state.adding = False
-    token = WorkspaceToken(id=found["token_id"], kind=found["kind"], workspace=workspace)
-    token._state.adding = False
-    token.newest_task_id = found["newest_task_id"]  # type: ignore[attr-defined]
-    return token
 
 
-def token_authenticate(raw: str) -> WorkspaceToken:
+def token_authenticate(raw: str) -> LiveToken:
     """The live token of `raw`, with its workspace and `newest_task_id`, in one query;
     raises `TokenRejected`."""
     params = token_lookup_params(raw, timezone.now())

@@ -8,7 +8,6 @@ from rest_framework.views import APIView
 
 from workspaces.agent_credentials import agent_credential_sync, agent_key_resolve
 from workspaces.authentication import IsWorkspaceCallbackToken, WorkspaceTokenAuthentication
-from workspaces.models import WorkspaceToken
 from workspaces.parsers import BoundedJSONParser, ChunkedBodyRequest
 from workspaces.serializers import (
     AgentKeyRequestSerializer,
@@ -17,6 +16,7 @@ from workspaces.serializers import (
     CredentialSyncResponseSerializer,
     ErrorSerializer,
 )
+from workspaces.tokens import LiveToken
 
 _ERRORS = {
     400: OpenApiResponse(
@@ -49,9 +49,9 @@ class WorkspaceAPIView(APIView):
             parser_context=self.get_parser_context(request),
         )
 
-    def workspace_token(self) -> WorkspaceToken:
+    def workspace_token(self) -> LiveToken:
         """The callback token that passed `IsWorkspaceCallbackToken`."""
-        return cast(WorkspaceToken, self.request.auth)
+        return cast(LiveToken, self.request.auth)
 
 
 class AgentKeyView(WorkspaceAPIView):
