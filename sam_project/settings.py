@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "sam_project",
+    "audit",
     "catalog",
     "credentials",
     "workspaces",

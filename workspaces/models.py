@@ -51,6 +51,9 @@ class TokenKind(models.TextChoices):
 class WorkspaceToken(models.Model):
     """A bearer token of a workspace, stored only as its SHA-256 hash (see `tokens.py`)."""
 
+    # What its audit events show (SPEC §23): never the hash.
+    AUDIT_FIELDS = ("workspace_id", "kind", "prefix", "expires_at", "revoked_at")
+
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tokens")
     kind = models.CharField(max_length=16, choices=TokenKind.choices)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)

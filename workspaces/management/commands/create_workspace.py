@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from credentials.models import Project
-from workspaces.models import TokenKind, Workspace
-from workspaces.tokens import token_mint
+from workspaces.models import Workspace
+from workspaces.tokens import callback_token_mint
 
 
 class Command(BaseCommand):
@@ -57,7 +57,7 @@ class Command(BaseCommand):
                     )
 
         workspace = Workspace.objects.create(user=user, project=project, name=options["name"])
-        _token, raw = token_mint(workspace=workspace, kind=TokenKind.CALLBACK)
+        _token, raw = callback_token_mint(workspace=workspace, actor_label="create_workspace")
         self.stdout.write(
             json.dumps(
                 {
