@@ -64,7 +64,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ["actor_user"]
     # `served` events come with every agent start: counting them all on each page is waste.
     show_full_result_count = False
-    fields = [
+    fields = readonly_fields = (
         "created_at",
         "actor_shown",
         "action",
@@ -72,8 +72,7 @@ class AuditEventAdmin(admin.ModelAdmin):
         "target_id",
         "target_label",
         "changes_table",
-    ]
-    readonly_fields = fields
+    )
 
     class Media:
         css = {"all": ["audit/admin.css"]}

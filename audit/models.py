@@ -76,8 +76,13 @@ class AuditEvent(models.Model):
     actor_workspace_id = models.UUIDField("actor workspace", null=True, blank=True, db_index=True)
     # The username (kept when the user is deleted) or the management command's name.
     actor_label = models.CharField(max_length=150, blank=True)
-    before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
-    after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    # Snapshots (`audit.services.audit_snapshot`): field name → JSON value, or None.
+    before: "models.JSONField[Any, Any]" = models.JSONField(
+        null=True, blank=True, encoder=DjangoJSONEncoder
+    )
+    after: "models.JSONField[Any, Any]" = models.JSONField(
+        null=True, blank=True, encoder=DjangoJSONEncoder
+    )
     superusers_only = models.BooleanField(default=False)
 
     objects = AuditEventQuerySet.as_manager()

@@ -8,11 +8,14 @@ is never copied: a snapshot can only say that it was set, changed or left unchan
 import json
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Model
+from django.db.backends.utils import format_number
+from django.db.models import DecimalField, Model
 
 from audit.models import ActorKind, AuditEvent, target_type_of
 
@@ -32,7 +35,7 @@ def audit_snapshot(
 ) -> dict[str, Any]:
     """The allow-listed `fields` of `obj` (attribute names: `owner_id`, `hint`), as JSON
     values, plus a marker per named secret (`secret=SecretChange.CHANGED`)."""
-    values = {name: getattr(obj, name) for name in fields}
+    values = {name: _value(obj, name) for name in fields}
     for name, change in secrets.items():
         if change is None:
             continue
@@ -41,6 +44,20 @@ def audit_snapshot(
         values[name] = change.value
     # Stored and compared as JSON: decimals and times read the same before and after.
     return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
+
+
+def _value(obj: Model, name: str) -> Any:
+    value = getattr(obj, name)
+    if isinstance(value, datetime):
+        return value.isoformat()  # to the microsecond (the JSON encoder keeps milliseconds)
+    try:
+        field = obj._meta.get_field(name)
+    except FieldDoesNotExist:
+        return value  # a property, such as a credential's `hint`
+    if isinstance(field, DecimalField) and value is not None:
+        # A form's 1.5 and the database's 1.5000 are the same price.
+        return format_number(value, field.max_digits, field.decimal_places)
+    return value
 
 
 def audit_record(
