@@ -97,8 +97,9 @@ class CredentialAdmin(admin.ModelAdmin):
         ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Credential]:
+        # Owners and projects come along: actions and deletes name them in the audit trail.
         queryset = super().get_queryset(request).filter(scope=self.scope)
-        return queryset.with_last_used()  # type: ignore[attr-defined]
+        return queryset.select_related("owner", "project").with_last_used()  # type: ignore[attr-defined]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         if obj is None:

@@ -197,6 +197,16 @@ class Credential(models.Model):
         """The masked form shown everywhere a secret would be: `…abcd`, or `…[set]`."""
         return f"…{self.last4}" if self.last4 else "…[set]"
 
+    def audit_label(self) -> str:
+        """How the audit trail names this row: `str()`, its label, and whose it is when that
+        is already loaded (never a query: `served` events are written on the agent-key path)."""
+        name = str(self) + (f" ({self.label})" if self.label else "")
+        if self.scope == Scope.PROJECT and Credential.project.is_cached(self):
+            return f"{name} of project {self.project}"
+        if self.scope == Scope.USER and Credential.owner.is_cached(self):
+            return f"{name} of {self.owner}"
+        return name
+
     def set_secret(self, plaintext: str) -> None:
         """Encrypt under the newest key and keep the display hint. Does not save."""
         self.secret = keyring().seal(plaintext)

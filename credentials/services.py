@@ -22,6 +22,7 @@ def _event(credential: Credential, action: str, **details: Any) -> None:
     audit_record(
         action=action,
         target=credential,
+        target_label=credential.audit_label(),
         superusers_only=credential.scope == Scope.PLATFORM,
         **details,
     )
@@ -43,7 +44,8 @@ def _deactivate_siblings(credential: Credential, actor: Any, actor_label: str) -
         credential.target_rows()
         .filter(agent_type=credential.agent_type, is_active=True)
         .exclude(pk=credential.pk)
-        .select_for_update()
+        .select_related("owner", "project")  # named in their audit events
+        .select_for_update(of=("self",))
     )
     for sibling in siblings:
         before = snapshot(sibling)

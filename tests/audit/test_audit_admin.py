@@ -50,7 +50,7 @@ def one_of_each(admin_user, alice, ws):
 
 ALL = sorted(
     [
-        "User claude-code api-key …AAAA",
+        "User claude-code api-key …AAAA of alice",
         "Platform claude-code api-key …CCCC",
         "AI proxy settings",
         "gpt-4.1",
@@ -72,7 +72,7 @@ def test_staff_see_user_key_and_token_events_but_not_what_is_for_superusers(
     client.force_login(staff_user)
     labels = listed(client.get(EVENTS))
     assert len(labels) == 2
-    assert labels[0] == "User claude-code api-key …AAAA"
+    assert labels[0] == "User claude-code api-key …AAAA of alice"
     assert labels[1].startswith("callback sam_cb_")
     for hidden in AuditEvent.objects.filter(superusers_only=True):
         response = client.get(f"{EVENTS}{hidden.pk}/change/")
@@ -118,17 +118,24 @@ def test_the_list_filters_by_target_type_named_as_people_read_it(client, admin_u
     }
     assert {"credential", "catalog model", "proxy settings", "workspace token"} <= choices
     labels = listed(client.get(EVENTS, {"target_type": "credentials.credential"}))
-    assert labels == ["Platform claude-code api-key …CCCC", "User claude-code api-key …AAAA"]
+    assert labels == [
+        "Platform claude-code api-key …CCCC",
+        "User claude-code api-key …AAAA of alice",
+    ]
 
 
 def test_the_list_filters_by_actor_kind_and_by_actor(client, admin_user, one_of_each, ws):
     client.force_login(admin_user)
     by_system = listed(client.get(EVENTS, {"actor_kind__exact": "system"}))
-    assert by_system == ["Platform claude-code api-key …CCCC", "User claude-code api-key …AAAA"]
+    assert by_system == [
+        "Platform claude-code api-key …CCCC",
+        "User claude-code api-key …AAAA of alice",
+    ]
     by_admin = listed(client.get(EVENTS, {"actor_user__id__exact": admin_user.pk}))
     assert len(by_admin) == 4
-    assert "User claude-code api-key …AAAA" not in by_admin
-    assert listed(client.get(EVENTS, {"q": "alice"})) == ["limits for alice"]
+    assert "User claude-code api-key …AAAA of alice" not in by_admin
+    by_name = listed(client.get(EVENTS, {"q": "alice"}))
+    assert by_name == ["User claude-code api-key …AAAA of alice", "limits for alice"]
 
 
 def test_the_list_filters_by_date(client, admin_user, one_of_each):

@@ -55,7 +55,7 @@ def test_an_admin_adding_a_platform_key_records_who_and_what_but_not_the_key(cli
         admin_user,
         "admin",
     )
-    assert event.target_label == "Platform claude-code api-key …CCCC"
+    assert event.target_label == "Platform claude-code api-key …CCCC (production)"
     assert event.before is None
     assert event.after == {
         "scope": "platform",
@@ -135,6 +135,8 @@ def test_turning_a_key_on_records_the_sibling_it_turned_off(client, admin_user, 
         AuditAction.DEACTIVATED,
     )
     assert events_of(api_key).first().actor_user == admin_user
+    assert events_of(api_key).first().target_label == "User claude-code api-key …AAAA of alice"
+    assert events_of(oauth).first().target_label.endswith("of alice")
 
 
 def test_deleting_in_the_admin_keeps_what_the_key_was(client, admin_user, alice):
@@ -168,6 +170,7 @@ def test_the_agents_page_records_the_user_as_the_actor(client, alice):
         (AuditAction.DELETED, "user", "alice"),
     ]
     assert events[0].after["label"] == "mine"
+    assert {e.target_label for e in events} == {"User claude-code api-key …AAAA (mine) of alice"}
     assert changed(events[1]) == {"is_active": (True, False)}
 
 
@@ -186,6 +189,23 @@ def test_set_credential_records_the_system_and_the_command(monkeypatch, alice):
     )
     assert event.actor == "system (set_credential)"
     assert event.after["owner_id"] == alice.pk
+    assert event.target_label == "User claude-code api-key …AAAA of alice"
+
+
+def test_a_project_keys_events_name_the_project(monkeypatch, project):
+    monkeypatch.setattr("sys.stdin", StringIO(CLAUDE_KEY))
+    call_command(
+        "set_credential",
+        scope="project",
+        user="alice",
+        project="acme",
+        agent="claude-code",
+        stdout=StringIO(),
+    )
+
+    event = AuditEvent.objects.get()
+    assert event.target_label == "Project claude-code api-key …AAAA of project acme"
+    assert event.after["project_id"] == project.pk
 
 
 def test_key_rotation_records_the_new_key_id_and_an_unchanged_secret(alice, settings):
