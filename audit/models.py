@@ -68,9 +68,14 @@ class AuditEvent(models.Model):
     target_type = models.CharField(max_length=100)
     target_id = models.CharField(max_length=100, blank=True)
     target_label = models.CharField(max_length=200, blank=True)
-    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor_kind = models.CharField("kind of actor", max_length=16, choices=ActorKind.choices)
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     # The workspace a secret was served to or synced from, by id: the trail outlives it.
     actor_workspace_id = models.UUIDField("actor workspace", null=True, blank=True, db_index=True)
