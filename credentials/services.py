@@ -108,6 +108,9 @@ def credential_save(
             kind=kind,
             created_by=actor,
         )
+    else:
+        # The row's own owner and project (it was found by them), now loaded for the event.
+        credential.owner, credential.project = owner, project
     credential.set_secret(secret)
     if label is not None:
         credential.label = label

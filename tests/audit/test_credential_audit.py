@@ -155,10 +155,11 @@ def test_deleting_in_the_admin_keeps_what_the_key_was(client, admin_user, alice)
 
 def test_the_agents_page_records_the_user_as_the_actor(client, alice):
     client.force_login(alice)
-    client.post(
-        AGENTS_PAGE + "keys/",
-        {"agent_type": "claude-code", "kind": "api-key", "secret": CLAUDE_KEY, "label": "mine"},
-    )
+    for secret in (CLAUDE_PLATFORM_KEY, CLAUDE_KEY):
+        client.post(
+            AGENTS_PAGE + "keys/",
+            {"agent_type": "claude-code", "kind": "api-key", "secret": secret, "label": "mine"},
+        )
     credential = Credential.objects.get()
     client.post(f"{AGENTS_PAGE}keys/{credential.pk}/deactivate")
     client.post(f"{AGENTS_PAGE}keys/{credential.pk}/delete")
@@ -166,12 +167,16 @@ def test_the_agents_page_records_the_user_as_the_actor(client, alice):
     events = list(AuditEvent.objects.order_by("id"))
     assert [(e.action, e.actor_kind, e.actor_label) for e in events] == [
         (AuditAction.CREATED, "user", "alice"),
+        (AuditAction.UPDATED, "user", "alice"),
         (AuditAction.DEACTIVATED, "user", "alice"),
         (AuditAction.DELETED, "user", "alice"),
     ]
     assert events[0].after["label"] == "mine"
-    assert {e.target_label for e in events} == {"User claude-code api-key …AAAA (mine) of alice"}
-    assert changed(events[1]) == {"is_active": (True, False)}
+    assert changed(events[1]) == {"hint": ("…CCCC", "…AAAA"), "secret": (None, "changed")}
+    assert changed(events[2]) == {"is_active": (True, False)}
+    assert [e.target_label for e in events[1:]] == [
+        "User claude-code api-key …AAAA (mine) of alice"
+    ] * 3
 
 
 def test_set_credential_records_the_system_and_the_command(monkeypatch, alice):
