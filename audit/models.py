@@ -4,7 +4,8 @@ per-user limit, a platform key's health or a workspace token, and per secret han
 This app sits below every other one (each of them writes here), so it names its targets by
 model label and primary key instead of foreign keys: an event outlives what it is about.
 It never holds a secret: writers pass snapshots made by `audit.services.audit_snapshot`,
-which copies only the fields a model allow-lists.
+which copies only the fields a model allow-lists (its `AUDIT_FIELDS`, which also marks it
+as audited: the admin's target-type filter lists those models).
 """
 
 from typing import Any

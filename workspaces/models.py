@@ -14,6 +14,9 @@ class WorkspaceStatus(models.TextChoices):
 class Workspace(models.Model):
     """A cloud VM running coding agents for one user (and maybe one project)."""
 
+    # What its audit events show (SPEC §23): stopping it, revoking its tokens.
+    AUDIT_FIELDS = ("user_id", "project_id", "status")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100, blank=True)
     user = models.ForeignKey(

@@ -235,7 +235,7 @@ def tokens_revoke(*, workspace: Workspace, actor_user: Any = None, actor_label: 
 @transaction.atomic
 def workspace_stop(*, workspace: Workspace, actor_user: Any = None, actor_label: str = "") -> int:
     """Stop the workspace and revoke every token it has; returns how many were revoked."""
-    before = {"status": workspace.status}
+    before = audit_snapshot(workspace, Workspace.AUDIT_FIELDS)
     workspace.status = WorkspaceStatus.STOPPED
     workspace.save(update_fields=["status", "updated_at"])
     revoked = _revoke_all(workspace)
@@ -244,7 +244,7 @@ def workspace_stop(*, workspace: Workspace, actor_user: Any = None, actor_label:
         target=workspace,
         target_label=f"workspace {workspace}",
         before=before,
-        after={"status": workspace.status, "tokens_revoked": revoked},
+        after={**audit_snapshot(workspace, Workspace.AUDIT_FIELDS), "tokens_revoked": revoked},
         actor_user=actor_user,
         actor_label=actor_label,
     )

@@ -116,7 +116,14 @@ def test_the_list_filters_by_target_type_named_as_people_read_it(client, admin_u
         for spec in page.context["cl"].filter_specs
         for choice in spec.choices(page.context["cl"])
     }
-    assert {"credential", "catalog model", "proxy settings", "workspace token"} <= choices
+    assert {
+        "credential",
+        "catalog model",
+        "proxy settings",
+        "per-user proxy limit",
+        "workspace token",
+        "workspace",
+    } <= choices
     labels = listed(client.get(EVENTS, {"target_type": "credentials.credential"}))
     assert labels == [
         "Platform claude-code api-key …CCCC",
