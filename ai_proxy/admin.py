@@ -10,11 +10,15 @@ from django.template.response import TemplateResponse
 from ai_proxy.models import DailyUsage, UsageRecord, UserProxyLimit
 from ai_proxy.usage_charts import model_colours, tokens_by_bucket_chart, top_users_chart
 from ai_proxy.usage_stats import DEFAULT_PERIOD, PERIODS, usage_summary
+from audit.admin import AuditedAdmin
 from catalog.admin_access import ReadOnlyAdmin, SuperuserOnly
 
 
 @admin.register(UserProxyLimit)
-class UserProxyLimitAdmin(SuperuserOnly, admin.ModelAdmin):
+class UserProxyLimitAdmin(SuperuserOnly, AuditedAdmin):
+    """Each save and delete is audited (superusers read those events, as they edit these)."""
+
+    audit_fields = UserProxyLimit.AUDIT_FIELDS
     list_display = [
         "user",
         "rate_limit_rpm",

@@ -9,6 +9,15 @@ from catalog.providers import Provider
 class UserProxyLimit(models.Model):
     """Per-user overrides of the proxy limits; empty fields use the proxy settings."""
 
+    # What its audit events show (SPEC §23).
+    AUDIT_FIELDS = (
+        "user_id",
+        "rate_limit_rpm",
+        "daily_input_tokens",
+        "daily_output_tokens",
+        "daily_cost_cap_usd",
+    )
+
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="proxy_limit"
     )

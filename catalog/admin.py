@@ -1,5 +1,5 @@
 """Admin pages of the catalog: the proxy settings (with the layer each value comes from)
-and the model catalog. Superusers only.
+and the model catalog. Superusers only; every save, delete and switch is audited.
 
 Saving ProxySettings or a catalog entry drops the cached configuration snapshot (their
 `save()` does it), so actions here save row by row instead of using `QuerySet.update()`.
@@ -9,11 +9,14 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from audit.admin import AuditedAdmin
+from audit.models import AuditAction
 from catalog.admin_access import SuperuserOnly
 from catalog.agents import PROXY_ELIGIBLE_AGENTS
 from catalog.config import stored_config
@@ -31,8 +34,9 @@ def _shown(value: Any) -> Any:
 
 
 @admin.register(ProxySettings)
-class ProxySettingsAdmin(SuperuserOnly, admin.ModelAdmin):
+class ProxySettingsAdmin(SuperuserOnly, AuditedAdmin):
     form = ProxySettingsForm
+    audit_fields = ProxySettings.AUDIT_FIELDS
     readonly_fields = ["in_force", "updated_at"]
 
     class Media:
@@ -111,7 +115,7 @@ class ProxySettingsAdmin(SuperuserOnly, admin.ModelAdmin):
 
 
 @admin.register(ModelCatalogEntry)
-class ModelCatalogEntryAdmin(SuperuserOnly, admin.ModelAdmin):
+class ModelCatalogEntryAdmin(SuperuserOnly, AuditedAdmin):
     list_display = [
         "id",
         "label",
@@ -124,13 +128,10 @@ class ModelCatalogEntryAdmin(SuperuserOnly, admin.ModelAdmin):
     list_filter = ["provider", "tier", "enabled"]
     search_fields = ["id", "label"]
     actions = ["enable", "disable"]
+    audit_fields = ModelCatalogEntry.AUDIT_FIELDS
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return ["id"] if obj else []
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ModelCatalogEntry]) -> None:
-        for entry in queryset:
-            entry.delete()  # delete() drops the cached snapshot; QuerySet.delete() would not
 
     @admin.action(description="Enable selected models")
     def enable(self, request: HttpRequest, queryset: QuerySet[ModelCatalogEntry]) -> None:
@@ -144,11 +145,17 @@ class ModelCatalogEntryAdmin(SuperuserOnly, admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[ModelCatalogEntry], *, enabled: bool
     ) -> None:
         changed = 0
-        for entry in queryset:
-            if entry.enabled != enabled:
-                entry.enabled = enabled
-                entry.save(update_fields=["enabled"])  # save() drops the cached snapshot
-                changed += 1
+        action = AuditAction.ENABLED if enabled else AuditAction.DISABLED
+        with transaction.atomic():
+            for entry in queryset:
+                if entry.enabled != enabled:
+                    before = self.audit_snapshot(entry)
+                    entry.enabled = enabled
+                    entry.save(update_fields=["enabled"])  # save() drops the cached snapshot
+                    self.audit(
+                        request, entry, action, before=before, after=self.audit_snapshot(entry)
+                    )
+                    changed += 1
         verb = "Enabled" if enabled else "Disabled"
         self.message_user(request, f"{verb} {changed} model(s).", messages.SUCCESS)
         for row in settings_in_force(stored_config()):

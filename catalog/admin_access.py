@@ -1,7 +1,7 @@
 """Admin building blocks every app's admin pages share: who may see what.
 
 Platform keys, proxy settings and the catalog are for superusers alone; records nobody
-edits (usage, audit events, tokens) are shown read-only.
+edits (usage, tokens) are shown read-only; the audit trail has its own read-only page.
 """
 
 from typing import Any
@@ -30,7 +30,7 @@ class SuperuserOnly:
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """A record nobody edits here (usage, audit events): listed and viewed only."""
+    """A record nobody edits here (usage): listed and viewed only."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -43,7 +43,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyInline(admin.TabularInline):
-    """Rows shown on their parent's page (tokens, tasks, audit events), never edited there."""
+    """Rows shown on their parent's page (tokens, tasks), never edited there."""
 
     extra = 0
     max_num = 0

@@ -23,6 +23,16 @@ CONFIG_CACHE_KEY = "ai_proxy:config:v1"
 class ModelCatalogEntry(models.Model):
     """A model the platform AI proxy may serve, with its price. Only enabled entries are served."""
 
+    # What its audit events show (SPEC §23).
+    AUDIT_FIELDS = (
+        "provider",
+        "label",
+        "tier",
+        "input_price_per_mtok",
+        "output_price_per_mtok",
+        "enabled",
+    )
+
     id = models.CharField(max_length=100, primary_key=True, help_text="The provider's model id.")
     provider = models.CharField(max_length=32, choices=Provider.choices)
     label = models.CharField(max_length=100)
@@ -60,6 +70,19 @@ class ModelCatalogEntry(models.Model):
 
 class ProxySettings(models.Model):
     """Admin-set values for the proxy (one row). Empty fields fall back to the environment."""
+
+    # What its audit events show (SPEC §23): every setting, not when it was saved.
+    AUDIT_FIELDS = (
+        "enabled",
+        "token_mode",
+        "default_model_claude_code",
+        "default_model_openai_codex",
+        "default_model_opencode",
+        "rate_limit_rpm",
+        "daily_input_tokens",
+        "daily_output_tokens",
+        "daily_cost_cap_usd",
+    )
 
     class TokenMode(models.TextChoices):
         CALLBACK = "callback", "callback: the workspace token is the proxy key"

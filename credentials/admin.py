@@ -1,4 +1,4 @@
-"""Admin pages for credentials: one per scope over the one table, and the audit trail.
+"""Admin pages for credentials: one per scope over the one table, each row with its trail.
 
 Secrets are write-only here: a password box that never renders a value, and the masked hint
 (`…abcd`) everywhere else. Every write goes through `credentials.services`, so each one
@@ -10,17 +10,17 @@ from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
-from catalog.admin_access import ReadOnlyAdmin, ReadOnlyInline, SuperuserOnly
+from audit.models import AuditEvent, target_type_of
+from catalog.admin_access import SuperuserOnly
 from credentials.forms import CredentialAdminForm
 from credentials.models import (
     Credential,
-    CredentialEvent,
     PlatformCredential,
     ProjectCredential,
     Scope,
@@ -33,27 +33,12 @@ from credentials.services import (
     credential_set_active,
 )
 
+# The newest events only, on the change page: a key served for months has thousands.
 RECENT_EVENTS = 50
 
 
-class RecentEventsFormSet(BaseInlineFormSet):
-    """The newest events only: a key served for months has thousands."""
-
-    def get_queryset(self) -> QuerySet[CredentialEvent]:
-        if not hasattr(self, "_recent"):
-            self._recent = super().get_queryset()[:RECENT_EVENTS]
-        return self._recent
-
-
-class CredentialEventInline(ReadOnlyInline):
-    model = CredentialEvent
-    fk_name = "credential"
-    formset = RecentEventsFormSet
-    fields = readonly_fields = ("created_at", "action", "actor_user", "actor_workspace_id")
-    verbose_name_plural = f"Audit trail (newest {RECENT_EVENTS})"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[CredentialEvent]:
-        return super().get_queryset(request).select_related("actor_user")
+def _when(moment: Any) -> str:
+    return formats.localize(timezone.localtime(moment))
 
 
 def _target(row: Credential) -> tuple[Any, ...]:
@@ -82,7 +67,6 @@ class CredentialAdmin(admin.ModelAdmin):
     list_filter = ["agent_type", "kind", "is_active"]
     search_fields = ["label"]
     list_select_related = ["owner", "project"]
-    inlines = [CredentialEventInline]
     actions = ["activate", "deactivate"]
     add_fields = ["agent_type", "kind", "label", "new_secret", "is_active"]
     # A row's identity (owner, agent, kind) is fixed once saved; a new one is another row.
@@ -94,11 +78,11 @@ class CredentialAdmin(admin.ModelAdmin):
         "created_by",
         "updated_at",
         "updated_by",
-        "audit_link",
+        "audit_trail",
     ]
 
     class Media:
-        css = {"all": ["credentials/admin.css"]}
+        css = {"all": ["credentials/admin.css", "audit/admin.css"]}
 
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         return [
@@ -112,12 +96,10 @@ class CredentialAdmin(admin.ModelAdmin):
             "updated_at",
         ]
 
-    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
-        return super().get_inline_instances(request, obj) if obj is not None else []
-
     def get_queryset(self, request: HttpRequest) -> QuerySet[Credential]:
+        # Owners and projects come along: actions and deletes name them in the audit trail.
         queryset = super().get_queryset(request).filter(scope=self.scope)
-        return queryset.with_last_used()  # type: ignore[attr-defined]
+        return queryset.select_related("owner", "project").with_last_used()  # type: ignore[attr-defined]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         if obj is None:
@@ -152,13 +134,25 @@ class CredentialAdmin(admin.ModelAdmin):
     @admin.display(description="Last used", ordering="last_used_at")
     def last_used(self, obj: Credential) -> str:
         used = getattr(obj, "last_used_at", None)
-        return formats.localize(timezone.localtime(used)) if used else "never"
+        return _when(used) if used else "never"
 
-    @admin.display(description="Audit trail")
-    def audit_link(self, obj: Credential) -> str:
-        url = reverse("admin:credentials_credentialevent_changelist")
+    @admin.display(description=f"Audit trail (newest {RECENT_EVENTS})")
+    def audit_trail(self, obj: Credential) -> str:
+        events = AuditEvent.objects.of_target(Credential, obj.pk)[:RECENT_EVENTS]
+        rows = format_html_join(
+            "",
+            '<tr><td class="field-created_at">{}</td><td class="field-action">{}</td>'
+            '<td class="field-actor">{}</td></tr>',
+            ((_when(e.created_at), e.get_action_display(), e.actor) for e in events),
+        )
+        query = urlencode({"target_type": target_type_of(Credential), "target_id": str(obj.pk)})
+        url = reverse("admin:audit_auditevent_changelist") + "?" + query
         return format_html(
-            '<a href="{}?credential__id__exact={}">All events of this credential</a>', url, obj.pk
+            '<table class="audit-trail"><thead><tr><th>When</th><th>Action</th><th>By</th>'
+            '</tr></thead><tbody>{}</tbody></table><p><a href="{}">All events of this '
+            "credential, with what changed</a></p>",
+            rows,
+            url,
         )
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -259,29 +253,3 @@ class ProjectCredentialAdmin(CredentialAdmin):
     @admin.display(description="Owner", ordering="project__owner__username")
     def project_owner(self, obj: Credential) -> Any:
         return obj.project.owner if obj.project else "-"
-
-
-@admin.register(CredentialEvent)
-class CredentialEventAdmin(ReadOnlyAdmin):
-    """The audit trail, read-only. Platform rows' events are for superusers."""
-
-    list_display = [
-        "created_at",
-        "action",
-        "scope",
-        "agent_type",
-        "kind",
-        "credential",
-        "actor_user",
-        "actor_workspace_id",
-    ]
-    list_filter = ["action", "scope", "agent_type"]
-    search_fields = ["actor_user__username", "credential__label"]
-    list_select_related = ["credential", "actor_user"]
-    date_hierarchy = "created_at"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[CredentialEvent]:
-        queryset = super().get_queryset(request)
-        if not request.user.is_superuser:
-            queryset = queryset.exclude(scope=Scope.PLATFORM)
-        return queryset

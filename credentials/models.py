@@ -1,10 +1,10 @@
-from typing import Any
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Max, Q
+from django.db.models import CharField, OuterRef, Q, Subquery
+from django.db.models.functions import Cast
 
+from audit.models import AuditAction, AuditEvent, target_type_of
 from catalog.agents import AGENT_CHOICES, API_KEY, KIND_CHOICES
 from credentials.encryption import keyring
 from credentials.fields import SealedSecretField
@@ -43,17 +43,6 @@ class Scope(models.TextChoices):
     USER = "user", "User"
     PROJECT = "project", "Project"
     PLATFORM = "platform", "Platform"
-
-
-class Action(models.TextChoices):
-    CREATED = "created"
-    UPDATED = "updated"
-    DELETED = "deleted"
-    ACTIVATED = "activated"
-    DEACTIVATED = "deactivated"
-    SERVED = "served"
-    SYNCED = "synced"
-    ROTATED = "rotated"
 
 
 class CredentialQuerySet(models.QuerySet["Credential"]):
@@ -100,15 +89,35 @@ class CredentialQuerySet(models.QuerySet["Credential"]):
         """Annotate `last_used_at`: when the secret was last handed to a workspace.
 
         Derived from the `served` audit events instead of stored, so serving a key costs one
-        write (the event), not two.
+        write (the event), not two. The trail index answers it with one index probe per row.
         """
-        return self.annotate(
-            last_used_at=Max("events__created_at", filter=Q(events__action=Action.SERVED))
+        served = (
+            AuditEvent.objects.filter(
+                target_type=target_type_of(self.model),
+                target_id=Cast(OuterRef("pk"), CharField()),
+                action=AuditAction.SERVED,
+            )
+            .order_by("-created_at")
+            .values("created_at")[:1]
         )
+        return self.annotate(last_used_at=Subquery(served))
 
 
 class Credential(models.Model):
     """A secret for one agent, owned by a user, a project, or the platform."""
+
+    # What its audit events show (SPEC §23); the secret itself only as set / changed.
+    AUDIT_FIELDS = (
+        "scope",
+        "owner_id",
+        "project_id",
+        "agent_type",
+        "kind",
+        "label",
+        "is_active",
+        "key_id",
+        "hint",
+    )
 
     scope = models.CharField(max_length=16, choices=Scope.choices)
     owner = models.ForeignKey(
@@ -198,6 +207,16 @@ class Credential(models.Model):
         """The masked form shown everywhere a secret would be: `…abcd`, or `…[set]`."""
         return f"…{self.last4}" if self.last4 else "…[set]"
 
+    def audit_label(self) -> str:
+        """How the audit trail names this row: `str()`, its label, and whose it is when that
+        is already loaded (never a query: `served` events are written on the agent-key path)."""
+        name = str(self) + (f" ({self.label})" if self.label else "")
+        if self.scope == Scope.PROJECT and Credential.project.is_cached(self):
+            return f"{name} of project {self.project}"
+        if self.scope == Scope.USER and Credential.owner.is_cached(self):
+            return f"{name} of {self.owner}"
+        return name
+
     def set_secret(self, plaintext: str) -> None:
         """Encrypt under the newest key and keep the display hint. Does not save."""
         self.secret = keyring().seal(plaintext)
@@ -212,45 +231,6 @@ class Credential(models.Model):
         """The rows that share this row's scope target (including this one)."""
         return Credential.objects.for_target(
             scope=self.scope, owner_id=self.owner_id, project_id=self.project_id
-        )
-
-
-class CredentialEvent(models.Model):
-    """One line of a credential's audit trail. Never holds a secret."""
-
-    credential = models.ForeignKey(
-        Credential, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
-    )
-    action = models.CharField(max_length=16, choices=Action.choices)
-    # What the credential was, kept so the trail still reads after it is deleted.
-    scope = models.CharField(max_length=16, choices=Scope.choices)
-    agent_type = models.CharField(max_length=32, choices=AGENT_CHOICES)
-    kind = models.CharField(max_length=16, choices=KIND_CHOICES)
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # The workspace a secret was served to or synced from, by id: the trail outlives it.
-    actor_workspace_id = models.UUIDField("actor workspace", null=True, blank=True, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["credential", "action", "-created_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.action} {self.scope} {self.agent_type} {self.kind}"
-
-    @classmethod
-    def for_credential(
-        cls, credential: Credential, action: str, **actors: Any
-    ) -> "CredentialEvent":
-        return cls(
-            credential=credential,
-            action=action,
-            scope=credential.scope,
-            agent_type=credential.agent_type,
-            kind=credential.kind,
-            **actors,
         )
 
 

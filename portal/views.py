@@ -25,7 +25,9 @@ from portal.readiness import agents_readiness
 
 def user_keys(user: Any) -> Any:
     """The one place that decides which credentials a user may manage: their own."""
-    return Credential.objects.for_target(scope=Scope.USER, owner_id=user.pk, project_id=None)
+    return Credential.objects.for_target(
+        scope=Scope.USER, owner_id=user.pk, project_id=None
+    ).select_related("owner")
 
 
 def _project(request: HttpRequest) -> Project | None:

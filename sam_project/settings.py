@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "sam_project",
+    "audit",
     "catalog",
     "credentials",
     "workspaces",

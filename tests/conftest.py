@@ -80,7 +80,13 @@ def staff_user(db: Any) -> Any:
     user = User.objects.create_user("staff", "staff@example.com", "staff-password-1", is_staff=True)
     user.user_permissions.set(
         Permission.objects.filter(
-            content_type__app_label__in=["catalog", "credentials", "workspaces", "ai_proxy"]
+            content_type__app_label__in=[
+                "audit",
+                "catalog",
+                "credentials",
+                "workspaces",
+                "ai_proxy",
+            ]
         )
     )
     return user

@@ -4,8 +4,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Model
 from django.test import Client
 
+from audit.models import AuditEvent
 from credentials.models import Credential, Project
 from credentials.services import credential_save
 from workspaces.models import TokenKind, Workspace
@@ -41,6 +43,11 @@ def make_workspace(user: Any, project: Project | None = None) -> LiveWorkspace:
     workspace = Workspace.objects.create(user=user, project=project)
     _token, raw = token_mint(workspace=workspace, kind=TokenKind.CALLBACK)
     return LiveWorkspace(workspace=workspace, token=raw)
+
+
+def events_of(obj: Model) -> Any:
+    """The audit trail of one row, newest first."""
+    return AuditEvent.objects.of_target(type(obj), obj.pk)
 
 
 def post_json(client: Client, url: str, body: Any, token: str | None = None, **extra: Any) -> Any:

@@ -1,9 +1,11 @@
 """The second release moves models between apps (the catalog and proxy settings to
-`catalog`, projects to `credentials`): a database of the first release, with data in every
-moved table, migrates without losing or changing a row."""
+`catalog`, projects to `credentials`, credential events into the audit trail): a database
+of the first release, with data in every moved table, migrates without losing or changing a
+row."""
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +16,9 @@ from django.db.migrations.executor import MigrationExecutor
 
 from catalog.seed import catalog_seed
 from credentials.encryption import SealedSecret
+
+SERVED_AT = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+CREATED_AT = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
 
 # Django's own apps, as they are in both releases.
 CONTRIB = [
@@ -34,8 +39,9 @@ MOVED_MODELS = [
 ]
 LATEST = [
     *CONTRIB,
+    ("audit", "0001_initial"),
     ("catalog", "0002_rename_tables"),
-    ("credentials", "0004_rename_project_table"),
+    ("credentials", "0005_events_into_the_audit_trail"),
     ("workspaces", "0003_move_out_project"),
     ("ai_proxy", "0003_move_out_catalog_and_project"),
 ]
@@ -57,7 +63,16 @@ def _first_release_data(apps: Any) -> dict[str, Any]:
         key_id="k1",
         last4="abcd",
     )
-    apps.get_model("credentials", "CredentialEvent").objects.create(
+    event = apps.get_model("credentials", "CredentialEvent")
+    created = event.objects.create(
+        credential=credential,
+        action="created",
+        scope="project",
+        agent_type="claude-code",
+        kind="api-key",
+        actor_user=user,
+    )
+    served = event.objects.create(
         credential=credential,
         action="served",
         scope="project",
@@ -65,6 +80,26 @@ def _first_release_data(apps: Any) -> dict[str, Any]:
         kind="api-key",
         actor_workspace=workspace,
     )
+    # `created_at` is auto_now_add: the times are set after the rows are written.
+    event.objects.filter(pk=created.pk).update(created_at=CREATED_AT)
+    event.objects.filter(pk=served.pk).update(created_at=SERVED_AT)
+    platform = apps.get_model("credentials", "Credential").objects.create(
+        scope="platform",
+        agent_type="openai-codex",
+        kind="api-key",
+        secret=SealedSecret(key_id="k1", token="opaque-ciphertext-2"),
+        key_id="k1",
+        last4="wxyz",
+    )
+    event.objects.create(
+        credential=None,  # the trail of a deleted key: SET_NULL had cleared its id
+        action="deleted",
+        scope="platform",
+        agent_type="openai-codex",
+        kind="api-key",
+        actor_user=user,
+    )
+    platform.delete()
     entry = apps.get_model("ai_proxy", "ModelCatalogEntry")
     catalog_seed(entry)  # what the first release's data migration wrote
     entry.objects.filter(id="gpt-4.1").update(input_price_per_mtok=Decimal("2.5"), enabled=False)
@@ -96,6 +131,11 @@ def _grant_on_first_release_content_types(apps: Any, user: Any) -> None:
         user.user_permissions.add(
             permission.objects.create(content_type=old, codename=f"change_{model}", name=model)
         )
+    events, _ = content_type.objects.get_or_create(app_label="credentials", model="credentialevent")
+    view_events, _ = permission.objects.get_or_create(
+        content_type=events, codename="view_credentialevent", defaults={"name": "view events"}
+    )
+    user.user_permissions.add(view_events)
 
 
 def _migrate(targets: list[tuple[str, str]]) -> Any:
@@ -128,9 +168,6 @@ def test_a_first_release_database_migrates_without_losing_a_row(first_release: A
     credential = new.get_model("credentials", "Credential").objects.get()
     assert (credential.pk, credential.project_id) == (ids["credential_id"], project.pk)
     assert str(credential.secret) == "k1$opaque-ciphertext"
-    event = new.get_model("credentials", "CredentialEvent").objects.get()
-    assert event.actor_workspace_id == ids["workspace_id"]
-    assert event.credential_id == credential.pk
     catalog = new.get_model("catalog", "ModelCatalogEntry").objects
     assert catalog.count() == 6
     changed = catalog.get(id="gpt-4.1")
@@ -144,10 +181,45 @@ def test_a_first_release_database_migrates_without_losing_a_row(first_release: A
     assert (usage.project_id, usage.workspace_id) == (project.pk, workspace.pk)
     granted = new.get_model("auth", "User").objects.get().user_permissions
     assert sorted(granted.values_list("content_type__app_label", "codename")) == [
+        ("audit", "view_auditevent"),
         ("catalog", "change_modelcatalogentry"),
         ("catalog", "change_proxysettings"),
         ("credentials", "change_project"),
+        ("credentials", "view_credentialevent"),
     ]
+
+
+def test_every_credential_event_moves_into_the_audit_trail(first_release: Any) -> None:
+    ids = _first_release_data(first_release)
+
+    new = _migrate(LATEST)
+
+    events = new.get_model("audit", "AuditEvent").objects.order_by("id")
+    assert [
+        (e.action, e.target_type, e.target_id, e.actor_kind, e.actor_label, e.superusers_only)
+        for e in events
+    ] == [
+        ("created", "credentials.credential", str(ids["credential_id"]), "user", "carol", False),
+        ("served", "credentials.credential", str(ids["credential_id"]), "workspace", "", False),
+        ("deleted", "credentials.credential", "", "user", "carol", True),
+    ]
+    created, served, deleted = events
+    assert (created.created_at, served.created_at) == (CREATED_AT, SERVED_AT)
+    assert created.actor_user.username == "carol"
+    assert served.actor_workspace_id == ids["workspace_id"]
+    assert served.target_label == "Project claude-code api-key"
+    assert deleted.target_label == "Platform openai-codex api-key"
+
+
+def test_last_used_still_reads_the_served_events_once_moved(first_release: Any) -> None:
+    from credentials.models import Credential
+
+    ids = _first_release_data(first_release)
+    _migrate(LATEST)
+    call_command("migrate", verbosity=0)
+
+    row = Credential.objects.with_last_used().get(pk=ids["credential_id"])
+    assert row.last_used_at == SERVED_AT  # type: ignore[attr-defined]  # an annotation
 
 
 def test_deleting_a_workspace_keeps_its_credential_events(first_release: Any) -> None:
@@ -157,8 +229,24 @@ def test_deleting_a_workspace_keeps_its_credential_events(first_release: Any) ->
 
     new.get_model("workspaces", "Workspace").objects.filter(pk=ids["workspace_id"]).delete()
 
-    event = new.get_model("credentials", "CredentialEvent").objects.get()
+    event = new.get_model("audit", "AuditEvent").objects.get(action="served")
     assert event.actor_workspace_id == ids["workspace_id"]
+
+
+def test_the_move_into_the_audit_trail_can_be_undone(first_release: Any) -> None:
+    ids = _first_release_data(first_release)
+    _migrate(LATEST)
+
+    old = _migrate([("credentials", "0004_rename_project_table"), ("audit", "0001_initial")])
+
+    events = old.get_model("credentials", "CredentialEvent").objects.order_by("id")
+    assert [(e.action, e.credential_id, e.scope, e.agent_type) for e in events] == [
+        ("created", ids["credential_id"], "project", "claude-code"),
+        ("served", ids["credential_id"], "project", "claude-code"),
+        ("deleted", None, "platform", "openai-codex"),
+    ]
+    assert events[1].created_at == SERVED_AT
+    assert not old.get_model("audit", "AuditEvent").objects.exists()
 
 
 pytestmark = pytest.mark.django_db(transaction=True)

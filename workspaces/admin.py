@@ -19,8 +19,8 @@ from django.utils.cache import add_never_cache_headers
 
 from catalog.admin_access import ReadOnlyInline
 from credentials.models import Project
-from workspaces.models import Task, TokenKind, Workspace, WorkspaceToken
-from workspaces.tokens import token_mint, tokens_revoke, workspace_stop
+from workspaces.models import Task, Workspace, WorkspaceToken
+from workspaces.tokens import callback_token_mint, tokens_revoke, workspace_stop
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
             return None
         minted = []
         for workspace in workspaces:
-            token, raw = token_mint(workspace=workspace, kind=TokenKind.CALLBACK)
+            token, raw = callback_token_mint(workspace=workspace, actor_user=request.user)
             self.log_change(request, workspace, f"Minted callback token {token.prefix}…")
             logger.info(
                 "workspace_token.minted",
@@ -139,7 +139,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
         revoked = 0
         for workspace in queryset:
-            count = tokens_revoke(workspace=workspace)
+            count = tokens_revoke(workspace=workspace, actor_user=request.user)
             revoked += count
             self.log_change(request, workspace, f"Revoked {count} token(s)")
             logger.info(
@@ -158,7 +158,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
     def stop(self, request: HttpRequest, queryset: QuerySet[Workspace]) -> None:
         revoked = 0
         for workspace in queryset:
-            revoked += workspace_stop(workspace=workspace)
+            revoked += workspace_stop(workspace=workspace, actor_user=request.user)
             self.log_change(request, workspace, "Stopped; tokens revoked")
         self.message_user(
             request,

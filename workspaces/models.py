@@ -17,6 +17,9 @@ class WorkspaceStatus(models.TextChoices):
 class Workspace(models.Model):
     """A cloud VM running coding agents for one user (and maybe one project)."""
 
+    # What its audit events show (SPEC §23): stopping it, revoking its tokens.
+    AUDIT_FIELDS = ("user_id", "project_id", "status")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100, blank=True)
     user = models.ForeignKey(
@@ -66,6 +69,9 @@ class TokenKind(models.TextChoices):
 
 class WorkspaceToken(models.Model):
     """A bearer token of a workspace, stored only as its SHA-256 hash (see `tokens.py`)."""
+
+    # What its audit events show (SPEC §23): never the hash.
+    AUDIT_FIELDS = ("workspace_id", "kind", "prefix", "expires_at", "revoked_at")
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tokens")
     kind = models.CharField(max_length=16, choices=TokenKind.choices)

@@ -16,10 +16,12 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record, audit_snapshot
 from workspaces.models import Task, TokenKind, Workspace, WorkspaceStatus, WorkspaceToken
 
 TOKEN_PREFIXES = {TokenKind.CALLBACK: "sam_cb_", TokenKind.PROXY: "sam_px_"}
@@ -83,6 +85,28 @@ def token_mint(
         token_hash=hash_token(raw),
         prefix=raw[:_DISPLAY_CHARS],
         expires_at=timezone.now() + ttl,
+    )
+    return token, raw
+
+
+@transaction.atomic
+def callback_token_mint(
+    *, workspace: Workspace, actor_user: Any = None, actor_label: str = ""
+) -> tuple[WorkspaceToken, str]:
+    """Mint a callback token for an admin or a command (`actor_label`), and audit it.
+
+    The proxy tokens agent-key mints in scoped mode are not audited: they come from an
+    audited callback token, live an hour, reach only the AI proxy, and one per agent start
+    would double the writes on that path and bury the trail.
+    """
+    token, raw = token_mint(workspace=workspace, kind=TokenKind.CALLBACK)
+    audit_record(
+        action=AuditAction.MINTED,
+        target=token,
+        target_label=f"{token} of workspace {workspace.pk}",
+        after=audit_snapshot(token, WorkspaceToken.AUDIT_FIELDS),
+        actor_user=actor_user,
+        actor_label=actor_label,
     )
     return token, raw
 
@@ -196,17 +220,45 @@ def token_authenticate(raw: str) -> LiveToken:
     return token_from_row(row)
 
 
-def tokens_revoke(*, workspace: Workspace) -> int:
+def _revoke_all(workspace: Workspace) -> int:
     return WorkspaceToken.objects.filter(workspace=workspace, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
 
 
-def workspace_stop(*, workspace: Workspace) -> int:
+@transaction.atomic
+def tokens_revoke(*, workspace: Workspace, actor_user: Any = None, actor_label: str = "") -> int:
+    """Revoke every token of the workspace, audited as one event; returns how many."""
+    revoked = _revoke_all(workspace)
+    if revoked:
+        audit_record(
+            action=AuditAction.REVOKED,
+            target=workspace,
+            target_label=f"tokens of workspace {workspace}",
+            after={"tokens_revoked": revoked},
+            actor_user=actor_user,
+            actor_label=actor_label,
+        )
+    return revoked
+
+
+@transaction.atomic
+def workspace_stop(*, workspace: Workspace, actor_user: Any = None, actor_label: str = "") -> int:
     """Stop the workspace and revoke every token it has; returns how many were revoked."""
+    before = audit_snapshot(workspace, Workspace.AUDIT_FIELDS)
     workspace.status = WorkspaceStatus.STOPPED
     workspace.save(update_fields=["status", "updated_at"])
-    return tokens_revoke(workspace=workspace)
+    revoked = _revoke_all(workspace)
+    audit_record(
+        action=AuditAction.STOPPED,
+        target=workspace,
+        target_label=f"workspace {workspace}",
+        before=before,
+        after={**audit_snapshot(workspace, Workspace.AUDIT_FIELDS), "tokens_revoked": revoked},
+        actor_user=actor_user,
+        actor_label=actor_label,
+    )
+    return revoked
 
 
 def tokens_purge(*, now: datetime | None = None) -> int:

@@ -6,7 +6,8 @@ import stat
 
 import pytest
 
-from credentials.models import Credential, CredentialEvent
+from audit.models import AuditEvent
+from credentials.models import Credential
 from tests.agent_client.answers import CODEX_AUTH, SENTINEL
 from tests.agent_client.vm_client import agent_command
 from tests.support import CLAUDE_KEY, CLAUDE_PROJECT_KEY, OPENAI_KEY, add_credential, make_workspace
@@ -262,7 +263,7 @@ def test_a_codex_session_that_refreshes_its_tokens_syncs_them_back(vm, alice):
     assert run.returncode == 0, run.stderr
     assert stored_secret(alice) == refreshed(CODEX_AUTH)
     assert "Codex credential synced: updated" in run.stderr
-    assert CredentialEvent.objects.filter(action="synced").count() == 1
+    assert AuditEvent.objects.filter(action="synced").count() == 1
 
 
 def test_sync_posts_a_changed_auth_json_through_the_endpoint(vm, alice):
@@ -286,7 +287,7 @@ def test_sync_of_an_unchanged_auth_json_posts_nothing(vm, alice):
 
     assert run.returncode == 0
     assert "unchanged since it was delivered" in run.stderr
-    assert not CredentialEvent.objects.filter(action="synced").exists()
+    assert not AuditEvent.objects.filter(action="synced").exists()
 
 
 def test_sync_with_no_codex_oauth_credential_stored_exits_3(vm):

@@ -31,7 +31,7 @@ def test_an_admin_adds_a_platform_key_and_pages_show_only_its_hint(page: Page, a
     for path in (
         f"/admin/credentials/platformcredential/{credential.pk}/change/",
         f"/admin/credentials/platformcredential/{credential.pk}/history/",
-        "/admin/credentials/credentialevent/",
+        "/admin/audit/auditevent/",
     ):
         page.goto(path)
         assert CLAUDE_PLATFORM_KEY not in page.content(), path

@@ -3,14 +3,16 @@ import re
 import pytest
 from django.test import Client
 
+from audit.models import AuditAction, AuditEvent
 from catalog.models import ProxySettings
-from credentials.models import Action, Credential, CredentialEvent, Scope
+from credentials.models import Credential, Scope
 from tests.support import (
     CLAUDE_KEY,
     CLAUDE_PLATFORM_KEY,
     CLAUDE_PROJECT_KEY,
     OPENAI_KEY,
     add_credential,
+    events_of,
     make_workspace,
     post_json,
 )
@@ -22,7 +24,7 @@ GEMINI_KEY = "AIzaSy-alice-gemini-key-000000000000GGGG"
 
 
 def last_action(credential):
-    return credential.events.values_list("action", flat=True)[0]
+    return events_of(credential).values_list("action", flat=True)[0]
 
 
 def states(response):
@@ -106,7 +108,7 @@ def test_adding_a_key_makes_it_the_agents_key_and_shows_only_its_hint(alice_clie
     credential = Credential.objects.get()
     assert (credential.scope, credential.owner, credential.label) == (Scope.USER, alice, "laptop")
     assert credential.reveal_secret() == CLAUDE_KEY
-    assert credential.events.get().actor_user == alice
+    assert events_of(credential).get().actor_user == alice
 
 
 def test_adding_a_key_for_an_agent_with_a_key_replaces_it(alice_client, alice):
@@ -117,7 +119,7 @@ def test_adding_a_key_for_an_agent_with_a_key_replaces_it(alice_client, alice):
     )
     credential = Credential.objects.get()
     assert credential.reveal_secret() == replacement
-    assert last_action(credential) == Action.UPDATED
+    assert last_action(credential) == AuditAction.UPDATED
 
 
 def test_a_key_of_the_wrong_shape_is_refused_with_the_reason_and_not_echoed(alice_client):
@@ -175,7 +177,10 @@ def test_turning_a_key_off_and_on_again(alice_client, alice):
     assert states(alice_client.get(PAGE))["claude-code"] == "platform"
     alice_client.post(f"{PAGE}keys/{credential.pk}/activate")
     assert states(alice_client.get(PAGE))["claude-code"] == "user"
-    assert [e.action for e in credential.events.all()][:2] == [Action.ACTIVATED, Action.DEACTIVATED]
+    assert [e.action for e in events_of(credential)][:2] == [
+        AuditAction.ACTIVATED,
+        AuditAction.DEACTIVATED,
+    ]
 
 
 def test_deleting_a_key(alice_client, alice):
@@ -183,7 +188,7 @@ def test_deleting_a_key(alice_client, alice):
     response = alice_client.post(f"{PAGE}keys/{credential.pk}/delete")
     assert response.status_code == 302
     assert not Credential.objects.exists()
-    assert CredentialEvent.objects.get(action=Action.DELETED).actor_user == alice
+    assert AuditEvent.objects.get(action=AuditAction.DELETED).actor_user == alice
 
 
 @pytest.mark.parametrize("action", ["activate", "deactivate", "delete"])
@@ -195,7 +200,7 @@ def test_another_users_key_is_not_found(alice_client, bob, action):
     assert response.status_code == 404
     bobs.refresh_from_db()
     assert bobs.is_active is (action != "activate")
-    assert list(bobs.events.values_list("action", flat=True)) == [Action.CREATED]
+    assert list(events_of(bobs).values_list("action", flat=True)) == [AuditAction.CREATED]
 
 
 def test_a_project_key_is_not_the_users_to_manage(alice_client, project):

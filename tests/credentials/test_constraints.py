@@ -3,10 +3,11 @@
 import pytest
 from django.db import IntegrityError, transaction
 
+from audit.models import AuditAction, AuditEvent
 from credentials.encryption import keyring
-from credentials.models import Action, Credential, CredentialEvent, Scope
+from credentials.models import Credential, Scope
 from credentials.services import credential_delete, credential_set_active
-from tests.support import CLAUDE_KEY, CLAUDE_PLATFORM_KEY, add_credential
+from tests.support import CLAUDE_KEY, CLAUDE_PLATFORM_KEY, add_credential, events_of
 
 pytestmark = pytest.mark.django_db
 
@@ -81,9 +82,7 @@ def test_saving_an_active_key_switches_the_other_kind_off(alice):
     api_key.refresh_from_db()
     assert oauth.is_active
     assert not api_key.is_active
-    assert (
-        CredentialEvent.objects.filter(credential=api_key, action=Action.DEACTIVATED).count() == 1
-    )
+    assert events_of(api_key).filter(action=AuditAction.DEACTIVATED).count() == 1
 
 
 def test_saving_again_replaces_the_secret_of_the_same_row(alice):
@@ -95,7 +94,7 @@ def test_saving_again_replaces_the_secret_of_the_same_row(alice):
 
     assert first.pk == second.pk
     assert Credential.objects.get().reveal_secret() == "sk-ant-api03-replacement-key-9999"
-    actions = list(CredentialEvent.objects.order_by("id").values_list("action", flat=True))
+    actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
     assert actions == ["created", "updated"]
 
 
@@ -115,10 +114,12 @@ def test_activating_a_platform_row_switches_the_active_one_off():
 
 def test_deleting_keeps_the_audit_trail(alice):
     credential = add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
+    credential_id = credential.pk
 
     credential_delete(credential=credential, actor=alice)
 
     assert not Credential.objects.exists()
-    deleted = CredentialEvent.objects.get(action=Action.DELETED)
-    assert deleted.credential is None
-    assert (deleted.scope, deleted.agent_type, deleted.actor_user) == ("user", "claude-code", alice)
+    deleted = AuditEvent.objects.get(action=AuditAction.DELETED)
+    assert deleted.target_id == str(credential_id)
+    assert (deleted.before["scope"], deleted.before["agent_type"]) == ("user", "claude-code")
+    assert (deleted.actor_user, deleted.after) == (alice, None)

@@ -7,8 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from audit.models import AuditAction, AuditEvent
 from credentials.encryption import KeyConfigError, SealedSecret, UnreadableSecret, parse_key_setting
-from credentials.models import Action, Credential, CredentialEvent, Scope
+from credentials.models import Credential, Scope
 from tests.support import CLAUDE_KEY, add_credential, post_json
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +96,7 @@ def test_a_row_under_a_removed_key_is_503_credential_unreadable(
     assert stored_text(credential) not in response.content.decode()
     unreadable = [r for r in caplog.records if r.getMessage() == "credential.unreadable"]
     assert unreadable[0].credential_id == credential.pk
-    assert not CredentialEvent.objects.filter(action=Action.SERVED).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.SERVED).exists()
 
 
 def test_assigning_plaintext_directly_is_refused(alice):
@@ -151,7 +152,7 @@ def test_rotation_reencrypts_every_row_under_the_newest_key(alice, bob, project,
         rows[1].pk: "oc-bob-key-1234567890",
         rows[2].pk: "sk-proj-platform-0000000001",
     }
-    assert CredentialEvent.objects.filter(action=Action.ROTATED).count() == 3
+    assert AuditEvent.objects.filter(action=AuditAction.ROTATED).count() == 3
 
 
 def test_rotation_is_safe_to_rerun(alice, settings):

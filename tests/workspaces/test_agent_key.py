@@ -2,8 +2,9 @@
 
 import pytest
 
+from audit.models import AuditAction, AuditEvent
 from catalog.models import ModelCatalogEntry, ProxySettings
-from credentials.models import Action, Credential, CredentialEvent, Scope
+from credentials.models import Credential, Scope
 from tests.support import (
     CLAUDE_KEY,
     CLAUDE_PLATFORM_KEY,
@@ -326,16 +327,16 @@ def test_a_served_secret_writes_an_audit_event_naming_the_workspace(client, ws, 
 
     agent_key(client, ws, "claude-code")
 
-    event = CredentialEvent.objects.get(action=Action.SERVED)
-    assert event.credential == credential
-    assert event.actor_workspace_id == ws.workspace.pk
-    assert event.scope == "user"
+    event = AuditEvent.objects.get(action=AuditAction.SERVED)
+    assert (event.target_type, event.target_id) == ("credentials.credential", str(credential.pk))
+    assert (event.actor_kind, event.actor_workspace_id) == ("workspace", ws.workspace.pk)
+    assert (event.before, event.after, event.superusers_only) == (None, None, False)
 
 
 def test_the_proxy_fallback_writes_no_served_event(client, ws):
     agent_key(client, ws, "claude-code")
 
-    assert not CredentialEvent.objects.filter(action=Action.SERVED).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.SERVED).exists()
 
 
 def test_last_used_is_derived_from_served_events(client, ws, alice):

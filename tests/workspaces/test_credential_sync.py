@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from credentials.models import Action, Credential, CredentialEvent, Scope
+from audit.models import AuditAction, AuditEvent
+from credentials.models import Credential, Scope
 from tests.support import CLAUDE_KEY, add_credential, post_json
 
 pytestmark = pytest.mark.django_db
@@ -38,9 +39,14 @@ def test_a_changed_auth_file_is_stored_and_audited(client, ws, user_codex):
     user_codex.refresh_from_db()
     assert user_codex.reveal_secret() == NEW
     assert user_codex.last4 == "5678"
-    event = CredentialEvent.objects.get(action=Action.SYNCED)
-    assert event.credential == user_codex
-    assert event.actor_workspace_id == ws.workspace.pk
+    event = AuditEvent.objects.get(action=AuditAction.SYNCED)
+    assert (event.target_type, event.target_id) == ("credentials.credential", str(user_codex.pk))
+    assert (event.actor_kind, event.actor_workspace_id) == ("workspace", ws.workspace.pk)
+    assert (event.before["hint"], event.after["hint"], event.after["secret"]) == (
+        "…1234",
+        "…5678",
+        "changed",
+    )
 
 
 def test_an_unchanged_auth_file_is_not_rewritten(client, ws, user_codex):
@@ -50,7 +56,7 @@ def test_an_unchanged_auth_file_is_not_rewritten(client, ws, user_codex):
 
     assert response.json() == {"success": True, "updated": False}
     assert Credential.objects.get(pk=user_codex.pk).secret == before
-    assert not CredentialEvent.objects.filter(action=Action.SYNCED).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.SYNCED).exists()
 
 
 def test_the_active_project_row_is_updated_before_the_users(client, ws, alice, project, user_codex):

@@ -37,7 +37,9 @@ class Command(BaseCommand):
                 break
             for credential in batch:
                 try:
-                    credential_reencrypt(credential=credential)
+                    credential_reencrypt(
+                        credential=credential, actor_label="rotate_credential_keys"
+                    )
                     rotated += 1
                 except UnreadableSecret:
                     unreadable.append(credential.pk)

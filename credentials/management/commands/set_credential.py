@@ -41,6 +41,7 @@ class Command(BaseCommand):
                 project=project,
                 label=options["label"],
                 active=not options["inactive"],
+                actor_label="set_credential",
             )
         except (CredentialFormatError, UnknownAgent) as error:
             raise CommandError(str(error)) from None

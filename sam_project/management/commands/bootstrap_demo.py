@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from credentials.models import Project
-from workspaces.models import TokenKind, Workspace
-from workspaces.tokens import token_mint
+from workspaces.models import Workspace
+from workspaces.tokens import callback_token_mint
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
         demo = user_model.objects.create_user("demo", "demo@example.com", demo_password)
         project = Project.objects.create(owner=demo, name="demo")
         workspace = Workspace.objects.create(user=demo, project=project, name="demo workspace")
-        token, raw = token_mint(workspace=workspace, kind=TokenKind.CALLBACK)
+        token, raw = callback_token_mint(workspace=workspace, actor_label="bootstrap_demo")
         base = options["base_url"]
         self.stdout.write(
             f"""

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from credentials.models import Project
-from workspaces.models import TokenKind, Workspace
-from workspaces.tokens import token_mint
+from workspaces.models import Workspace
+from workspaces.tokens import callback_token_mint
 
 
 class Command(BaseCommand):
@@ -63,7 +63,7 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from None
         workspace.save()
-        _token, raw = token_mint(workspace=workspace, kind=TokenKind.CALLBACK)
+        _token, raw = callback_token_mint(workspace=workspace, actor_label="create_workspace")
         self.stdout.write(
             json.dumps(
                 {

@@ -4,8 +4,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from workspaces.models import TokenKind, Workspace
-from workspaces.tokens import token_mint
+from workspaces.models import Workspace
+from workspaces.tokens import callback_token_mint
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Workspace {workspace.pk} is {workspace.status}; tokens would be refused."
             )
-        token, raw = token_mint(workspace=workspace, kind=TokenKind.CALLBACK)
+        token, raw = callback_token_mint(workspace=workspace, actor_label="mint_workspace_token")
         self.stdout.write(
             json.dumps(
                 {

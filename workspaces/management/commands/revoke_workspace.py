@@ -21,7 +21,7 @@ class Command(BaseCommand):
             workspace = Workspace.objects.get(pk=options["workspace_id"])
         except (Workspace.DoesNotExist, ValidationError):
             raise CommandError(f"No workspace {options['workspace_id']!r}.") from None
-        revoked = workspace_stop(workspace=workspace)
+        revoked = workspace_stop(workspace=workspace, actor_label="revoke_workspace")
         self.stdout.write(
             json.dumps(
                 {
