@@ -130,7 +130,15 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # persistent connections cannot be reused; psycopg's pool hands connections across.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "pool",
-        {"min_size": 1, "max_size": _read(env.int, "DATABASE_POOL_SIZE", "an integer", default=10)},
+        {
+            "min_size": 1,
+            "max_size": _read(env.int, "DATABASE_POOL_SIZE", "an integer", default=10),
+            # How long a request waits for a connection before it fails (the server's start-up
+            # checks too, when the database is gone).
+            "timeout": _read(
+                env.float, "DATABASE_POOL_TIMEOUT", "a number of seconds", default=30.0
+            ),
+        },
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -142,6 +150,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "sam",
+            # An unreachable or silent Redis fails a call within a second, instead of holding
+            # a request (or the readiness check) for as long as the operating system retries.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
     }
 else:

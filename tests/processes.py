@@ -1,0 +1,98 @@
+"""Server processes for tests that need the project running on its own (other settings than
+the test process's, several instances, or a process that can be killed).
+
+`ServerProcess` runs `uvicorn sam_project.asgi:application` as production does, with the
+environment of the test process plus what the test gives, its output in a file.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def current_database_url() -> str:
+    """DATABASE_URL of the database the test process uses (pytest-django's test database)."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    auth = settings["USER"] + (f":{settings['PASSWORD']}" if settings["PASSWORD"] else "")
+    return f"postgres://{auth}@{settings['HOST']}:{settings['PORT'] or 5432}/{settings['NAME']}"
+
+
+class ServerProcess:
+    """One uvicorn process on a free loopback port; `url` once `start()` has returned."""
+
+    def __init__(self, env: dict[str, str], log: Path, *extra_args: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env}
+        self.log = log
+        self.args = extra_args
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> "ServerProcess":
+        with self.log.open("ab") as output:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "sam_project.asgi:application",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--lifespan",
+                    "on",
+                    "--no-access-log",
+                    *self.args,
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited at start:\n{self.output()}")
+            try:
+                httpx.get(f"{self.url}/health", timeout=5)
+                return self  # it answers (healthy or not)
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the server did not answer within {timeout} s:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to finish anything."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM, as a service manager stops it: requests in flight and pending writes end."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
