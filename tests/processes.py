@@ -46,6 +46,9 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> "ServerProcess":
+        return self.launch().wait_until_up(timeout)
+
+    def launch(self) -> "ServerProcess":
         with self.log.open("ab") as output:
             self.process = subprocess.Popen(
                 [
@@ -67,6 +70,10 @@ class ServerProcess:
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
+        return self
+
+    def wait_until_up(self, timeout: float = 60) -> "ServerProcess":
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
