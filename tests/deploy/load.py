@@ -18,7 +18,9 @@ from typing import Any
 
 import httpx
 
-TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+# Longest wait for a connection, and for each read or write: no call can hang for longer.
+CALL_TIMEOUT = 15.0
+TIMEOUT = httpx.Timeout(CALL_TIMEOUT, connect=5.0)
 
 SUCCESS, REFUSED, BROKEN, HANG = "success", "refused", "broken", "hang"
 
@@ -50,11 +52,12 @@ class User:
 @dataclass
 class Load:
     """Shared by the clients of one run: the markers, every outcome, and what is to happen
-    right after a client has received a proxy answer in full (`after_proxy_success`)."""
+    the moment a client has received the final event of a streamed answer
+    (`on_final_event`)."""
 
     base_url: str
     outcomes: list[Outcome] = field(default_factory=list)
-    after_proxy_success: Callable[[Outcome], None] = lambda outcome: None
+    on_final_event: Callable[[Outcome], None] = lambda outcome: None
     _markers: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -89,7 +92,7 @@ def call(load: Load, client: httpx.Client, user: User, kind: str) -> Outcome:
             with client.stream("POST", path, json=body, headers=user.headers) as response:
                 _note(outcome, response)
                 if kind.endswith("-stream") and response.status_code == 200:
-                    complete = _stream_complete(kind, response)
+                    complete = _read_stream(load, outcome, response)
                 else:
                     response.read()
                     complete = response.status_code == 200 and _answer_complete(
@@ -99,8 +102,6 @@ def call(load: Load, client: httpx.Client, user: User, kind: str) -> Outcome:
             outcome.result = SUCCESS if complete else BROKEN
         else:
             outcome.result = REFUSED
-        if outcome.result == SUCCESS and marker is not None:
-            load.after_proxy_success(outcome)
     except httpx.TimeoutException as error:
         outcome.result, outcome.error = HANG, type(error).__name__
     except (httpx.TransportError, ValueError, KeyError, IndexError, TypeError) as error:
@@ -143,20 +144,40 @@ def _answer_complete(kind: str, document: Any, marker: int) -> bool:
     return document["choices"][0]["message"]["content"] == echo
 
 
-def _stream_complete(kind: str, response: httpx.Response) -> bool:
-    """True once the stream's final event arrived (and every data line before it parsed)."""
-    final = False
-    for line in response.iter_lines():
-        if not line.startswith("data: "):
-            continue
-        data = line[len("data: ") :]
-        if data == "[DONE]":
-            final = kind == "chat-stream"
-            continue
-        event = json.loads(data)
-        if kind == "messages-stream" and event.get("type") == "message_stop":
-            final = True
+def _read_stream(load: Load, outcome: Outcome, response: httpx.Response) -> bool:
+    """Read a stream to its end. It is complete once its final event has arrived after the
+    whole echo (`message_stop`, or chat's `[DONE]`): what comes after that (the end of the
+    HTTP body) may be lost to a dying server without the client missing anything."""
+    assert outcome.marker is not None
+    echo = "Echo: " + " ".join(["w"] * outcome.marker)
+    text, final = "", False
+    try:
+        for line in response.iter_lines():
+            if not line.startswith("data: ") or final:
+                continue
+            data = line[len("data: ") :]
+            if data == "[DONE]":
+                final = outcome.kind == "chat-stream"
+            else:
+                event = json.loads(data)
+                text += _delta_text(event)
+                final = event.get("type") == "message_stop"
+            if final:
+                final = text == echo
+                if final:
+                    load.on_final_event(outcome)
+    except httpx.TransportError:
+        if not final:
+            raise
     return final
+
+
+def _delta_text(event: Any) -> str:
+    if event.get("type") == "content_block_delta":
+        return str(event["delta"].get("text", ""))
+    for choice in event.get("choices") or []:
+        return str((choice.get("delta") or {}).get("content") or "")
+    return ""
 
 
 def run_client(load: Load, user: User, kinds: list[str], until: float) -> None:

@@ -35,6 +35,7 @@ from django.test import Client
 
 from ai_proxy.models import DailyUsage, UsageRecord
 from tests.deploy.load import (
+    CALL_TIMEOUT,
     HANG,
     KINDS,
     SUCCESS,
@@ -47,6 +48,7 @@ from tests.deploy.load import (
     run_client,
 )
 from tests.deploy.nginx import Nginx
+from tests.deploy.unit import unit_server_flags
 from tests.fakes.fixtures import ENV_ANTHROPIC_KEY, ENV_OPENAI_KEY
 from tests.processes import ROOT, ServerProcess, current_database_url
 
@@ -103,10 +105,10 @@ def deployment(transactional_db, model_catalog, fake_provider, tmp_path) -> Iter
         "AI_PROXY_DAILY_OUTPUT_TOKENS": "1000000000",
         "LOG_LEVEL": "WARNING",
     }
-    flags = ["--loop", "uvloop", "--http", "httptools"]
-    flags += ["--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"]
+    # The unit's server command, one worker per instance: an instance is one process to kill.
     instances = [
-        ServerProcess(env, tmp_path / f"instance-{n}.log", *flags).launch() for n in (1, 2)
+        ServerProcess(env, tmp_path / f"instance-{n}.log", *unit_server_flags()).launch()
+        for n in (1, 2)
     ]
     nginx = None
     try:
@@ -166,9 +168,9 @@ def test_two_instances_behind_nginx_lose_nothing_when_one_is_killed_under_load(
     for thread in threads:
         thread.start()
     time.sleep(KILL_AFTER)
-    killed_at = _kill_after_its_next_answer(load, deployment.instances[1])
+    killed_at = _kill_at_its_next_final_event(load, deployment.instances[1])
     # Each call has a timeout: every client ends within it once the load stops.
-    join_by = until + TIMEOUT.read + 5
+    join_by = until + CALL_TIMEOUT + 5
     for thread in threads:
         thread.join(timeout=max(0.0, join_by - time.monotonic()))
     stuck_clients = sum(thread.is_alive() for thread in threads)
@@ -227,13 +229,14 @@ def test_two_instances_behind_nginx_lose_nothing_when_one_is_killed_under_load(
     assert report["proxy successes"] >= 50
 
 
-def _kill_after_its_next_answer(load: Load, instance: ServerProcess) -> float:
-    """SIGKILL `instance` the moment a client has received a proxy answer from it in full:
+def _kill_at_its_next_final_event(load: Load, instance: ServerProcess) -> float:
+    """SIGKILL `instance` the moment a client has the final event of a stream it served:
     the worst moment for an answer whose usage is not written yet (SPEC 20.3: the record is
-    committed before the end of the answer is sent). Returns when it was killed."""
+    committed before the final event is relayed). Returns when it was killed."""
     killed = threading.Event()
     killed_at: list[float] = []
     address = f"127.0.0.1:{instance.port}"
+    lock = threading.Lock()
 
     def kill(outcome: Outcome | None) -> None:
         if outcome is not None and outcome.served_by != address:
@@ -244,10 +247,9 @@ def _kill_after_its_next_answer(load: Load, instance: ServerProcess) -> float:
                 killed_at.append(time.monotonic())
                 killed.set()
 
-    lock = threading.Lock()
-    load.after_proxy_success = kill
+    load.on_final_event = kill
     if not killed.wait(timeout=2.0):
-        kill(None)  # it answered nothing in time: kill it anyway
+        kill(None)  # it finished no stream in time: kill it anyway
     return killed_at[0]
 
 
