@@ -17,6 +17,7 @@ from tests.processes import ServerProcess, current_database_url, free_port
 pytestmark = pytest.mark.django_db
 
 REDIS_PASSWORD = "redis-password-never-logged-4242"
+DATABASE_PASSWORD = "database-password-never-logged-4242"
 
 
 def test_readiness_says_ready_when_the_database_and_the_cache_answer(client):
@@ -35,7 +36,8 @@ def _missing_database_url(tmp_path: Path) -> str:
     if connection.vendor == "postgresql":
         settings = connection.settings_dict
         host, port = settings["HOST"], settings["PORT"] or 5432
-        return f"postgres://{settings['USER']}@{host}:{port}/sam_no_such_database"
+        user = f"{settings['USER']}:{DATABASE_PASSWORD}"
+        return f"postgres://{user}@{host}:{port}/sam_no_such_database"
     return f"sqlite:///{tmp_path / 'no-such-directory' / 'db.sqlite3'}"
 
 
@@ -64,6 +66,8 @@ def test_readiness_says_the_database_is_unreachable_when_it_does_not_exist(serve
     assert response.json() == {"status": "unready", "database": "unreachable", "cache": "ok"}
     assert "no-cache" in response.headers["Cache-Control"]
     assert "health.unready" in process.output()
+    assert DATABASE_PASSWORD not in process.output()
+    assert DATABASE_PASSWORD not in response.text
 
 
 def test_readiness_says_the_cache_is_unreachable_when_no_redis_listens(server, tmp_path):
