@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test check lint install install-dev bench clean screenshots chromium agent-clis
+.PHONY: run test check lint install install-dev bench clean screenshots chromium nginx agent-clis
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ run: $(VENV)/.installed .env
 	$(VENV)/bin/uvicorn sam_project.asgi:application --host $(HOST) --port $(PORT) \
 		--loop uvloop --http httptools --lifespan on --no-access-log
 
-test: $(VENV)/.installed-dev chromium agent-clis
+test: $(VENV)/.installed-dev chromium nginx agent-clis
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The agent CLIs the tests run (tests/agent_clis), pinned in package.json and
@@ -50,6 +50,13 @@ node_modules/.installed: package.json package-lock.json
 chromium:
 	@test -x /usr/bin/chromium || ! command -v apt-get >/dev/null || [ "$$(id -u)" != 0 ] || \
 		(apt-get update -qq && apt-get install -y -qq chromium)
+
+# The deploy tests (tests/deploy) put Debian's nginx in front of the server and check the
+# systemd unit with systemd-analyze: installed here the same way; otherwise those tests fail
+# saying how to install them.
+nginx:
+	@test -x /usr/sbin/nginx -a -x /usr/bin/systemd-analyze || ! command -v apt-get >/dev/null || \
+		[ "$$(id -u)" != 0 ] || (apt-get update -qq && apt-get install -y -qq nginx systemd)
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -201,6 +201,7 @@ async def _pool(alias: str) -> AsyncConnectionPool:
             kwargs={**params, "autocommit": True},
             min_size=1,
             max_size=settings.DATABASE_POOL_SIZE,
+            timeout=settings.DATABASE_POOL_TIMEOUT,
             open=False,
         )
     if pool.closed:

@@ -119,6 +119,11 @@ TEMPLATES = [
 
 # Connections each server process keeps to PostgreSQL, per pool (Django's, and the proxy's).
 DATABASE_POOL_SIZE = _read(env.int, "DATABASE_POOL_SIZE", "an integer", default=10)
+# How long a request waits for a pooled connection before it fails (the server's start-up
+# checks too, when the database is gone).
+DATABASE_POOL_TIMEOUT = _read(
+    env.float, "DATABASE_POOL_TIMEOUT", "a number of seconds", default=30.0
+)
 # Database: an SQLite file by default (the embedded mode), PostgreSQL beyond one machine.
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
@@ -140,7 +145,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # persistent connections cannot be reused; psycopg's pool hands connections across.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "pool",
-        {"min_size": 1, "max_size": DATABASE_POOL_SIZE},
+        {"min_size": 1, "max_size": DATABASE_POOL_SIZE, "timeout": DATABASE_POOL_TIMEOUT},
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -152,8 +157,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "sam",
-            # A slow or partitioned Redis costs a request half a second, not a hung worker.
-            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+            # An unreachable or silent Redis fails a call within a second, instead of holding
+            # a request (or the readiness check) for as long as the operating system retries.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
         }
     }
 else:

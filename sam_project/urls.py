@@ -7,6 +7,7 @@ from sam_project import views
 
 urlpatterns = [
     path("health", views.health),
+    path("health/ready", views.health_ready),
     path("api/", include("workspaces.urls")),
     path("ai/", include("ai_proxy.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,4 +1,11 @@
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 from django.contrib.staticfiles.views import serve
+from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
@@ -12,7 +19,17 @@ from ai_proxy import views as proxy_views
 from ai_proxy.errors import BadRequest, PayloadTooLarge, ProxyError, RouteNotFound, error_response
 from catalog.routes import dialect_of
 
+logger = logging.getLogger(__name__)
+
 _API_PREFIXES = ("/api/", "/ai/")
+
+# Readiness answers within this many seconds whatever the database or the cache do: a
+# database that is gone can keep a pooled connection request waiting far longer.
+READY_TIMEOUT = 2.0
+# Each check runs on threads of its own, so a stuck check never holds up the other, nor the
+# event loop's default executor (the proxy resolves host names there).
+_database_probe = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ready-db")
+_cache_probe = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ready-cache")
 
 
 @never_cache
@@ -24,6 +41,58 @@ def health(request: HttpRequest) -> JsonResponse:
     except DatabaseError:
         return JsonResponse({"status": "unhealthy"}, status=503)
     return JsonResponse({"status": "healthy"})
+
+
+def _database_answers() -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        connection.close()  # back to the pool: this thread serves no request
+
+
+class CacheMismatch(Exception):
+    """The cache accepted a value and gave back something else."""
+
+
+def _cache_answers() -> None:
+    key, value = f"health:ready:{uuid.uuid4().hex}", uuid.uuid4().hex
+    cache.set(key, value, timeout=5)
+    if cache.get(key) != value:
+        raise CacheMismatch
+
+
+async def _probe(executor: ThreadPoolExecutor, check: Callable[[], None]) -> str | None:
+    """None when the check passed in time, else the name of what went wrong."""
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.wait_for(loop.run_in_executor(executor, check), READY_TIMEOUT)
+    except TimeoutError:
+        return "timeout"
+    except Exception as error:  # any failure means "not ready"; its type is logged
+        return type(error).__name__
+    return None
+
+
+@never_cache
+@require_GET
+async def health_ready(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database answers a query and the cache a set and get of a fresh key."""
+    database, cache_error = await asyncio.gather(
+        _probe(_database_probe, _database_answers), _probe(_cache_probe, _cache_answers)
+    )
+    if database is None and cache_error is None:
+        return JsonResponse({"status": "ready"})
+    # The exception's type only: messages can carry connection details.
+    logger.warning("health.unready", extra={"database_error": database, "cache_error": cache_error})
+    return JsonResponse(
+        {
+            "status": "unready",
+            "database": "ok" if database is None else "unreachable",
+            "cache": "ok" if cache_error is None else "unreachable",
+        },
+        status=503,
+    )
 
 
 def static_file(request: HttpRequest, path: str) -> HttpResponseBase:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
@@ -21,6 +22,15 @@ from tests.support import LiveWorkspace, make_workspace
 pytest_plugins = ["tests.live", "tests.fakes.fixtures"]
 
 User = get_user_model()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked `postgres` run on the setup beyond one machine only (CI's second pass)."""
+    if item.get_closest_marker("postgres") is None:
+        return
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine != "django.db.backends.postgresql" or not settings.REDIS_URL:
+        pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://…) and Redis (REDIS_URL)")
 
 
 @pytest.fixture(autouse=True)
