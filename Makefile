@@ -4,6 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Where `make run` tells agents the proxy is: the address it serves, unless the environment
+# names another (behind a proxy or a tunnel).
+AI_PROXY_PUBLIC_URL ?= http://$(HOST):$(PORT)
+SERVED := AI_PROXY_PUBLIC_URL=$(AI_PROXY_PUBLIC_URL)
 
 .PHONY: run test check lint install install-dev bench clean screenshots chromium nginx agent-clis
 
@@ -24,10 +28,11 @@ install-dev: $(VENV)/.installed-dev
 	$(PY) -m sam_project.new_env .env
 
 run: $(VENV)/.installed .env
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py check --fail-level ERROR
-	$(PY) manage.py bootstrap_demo --base-url http://$(HOST):$(PORT)
-	$(VENV)/bin/uvicorn sam_project.asgi:application --host $(HOST) --port $(PORT) \
+	$(SERVED) $(PY) manage.py migrate --noinput
+	$(SERVED) $(PY) manage.py collectstatic --noinput --verbosity 0
+	$(SERVED) $(PY) manage.py check --fail-level ERROR
+	$(SERVED) $(PY) manage.py bootstrap_demo --base-url http://$(HOST):$(PORT)
+	$(SERVED) $(VENV)/bin/uvicorn sam_project.asgi:application --host $(HOST) --port $(PORT) \
 		--loop uvloop --http httptools --lifespan on --no-access-log
 
 test: $(VENV)/.installed-dev chromium nginx agent-clis

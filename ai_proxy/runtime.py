@@ -40,7 +40,7 @@ def http_session() -> aiohttp.ClientSession:
     loop = asyncio.get_running_loop()
     session = _sessions.get(loop)
     if session is None or session.closed:
-        connector = aiohttp.TCPConnector(
+        connector = UpstreamConnector(
             limit=settings.AI_PROXY_UPSTREAM_CONNECTIONS, ttl_dns_cache=300
         )
         session = _sessions[loop] = aiohttp.ClientSession(
@@ -50,6 +50,20 @@ def http_session() -> aiohttp.ClientSession:
             skip_auto_headers=("User-Agent",),
         )
     return session
+
+
+class UpstreamConnector(aiohttp.TCPConnector):
+    """aiohttp's connector, except that a pooled connection that received bytes while it was
+    idle (a misbehaving upstream, a late or duplicated answer) is closed, not reused: aiohttp
+    would read those bytes as the answer to the next request sent on it — another user's."""
+
+    async def _get(self, key: Any, traces: list[Any]) -> Any:
+        while (connection := await super()._get(key, traces)) is not None:
+            protocol = connection.protocol
+            if protocol is not None and not protocol.should_close:
+                return connection
+            connection.close()
+        return None
 
 
 @functools.cache

@@ -97,13 +97,17 @@ class LocalState:
 
 class RedisState:
     def __init__(self, url: str) -> None:
-        self.client = aioredis.Redis.from_url(
+        # A bounded pool: past its size a call waits (up to the timeout) for a connection to
+        # come back, instead of opening one more.
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=settings.AI_PROXY_REDIS_CONNECTIONS,
+            timeout=SOCKET_TIMEOUT,
             socket_timeout=SOCKET_TIMEOUT,
             socket_connect_timeout=SOCKET_TIMEOUT,
-            max_connections=settings.AI_PROXY_REDIS_CONNECTIONS,
             decode_responses=True,
         )
+        self.client = aioredis.Redis(connection_pool=pool)
         self._acquire = self.client.register_script(_ACQUIRE)
 
     async def count(self, key: str, window: float) -> int:
@@ -203,6 +207,7 @@ class SharedState:
         backend = self._redis.pop(asyncio.get_running_loop(), None)
         if backend is not None:
             await backend.client.aclose()
+            await backend.client.connection_pool.disconnect()
 
     def reset(self) -> None:
         """Forget what this process holds (tests); Redis is cleared with the cache."""

@@ -5,14 +5,21 @@ the Django cache, shared by every worker when Redis is configured, and dropped w
 admin saves either. Environment values are merged in on every read, so they are never stale.
 """
 
+import contextlib
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
 from catalog.agents import PROXY_ELIGIBLE_AGENTS, AgentSpec
 from catalog.models import CONFIG_CACHE_KEY, ModelCatalogEntry, ProxySettings
+
+logger = logging.getLogger(__name__)
+# What a cache that cannot be reached raises (Redis: refused, timed out, reset).
+CACHE_FAILURES = (RedisError, OSError)
 
 # How long a snapshot may live when nothing invalidates it (a save in another deployment).
 CONFIG_CACHE_SECONDS = 60
@@ -73,10 +80,19 @@ def _load() -> StoredConfig:
 
 
 def stored_config() -> StoredConfig:
-    config = cache.get(CONFIG_CACHE_KEY)
+    """The snapshot, from the cache when it holds one; from the database when it does not,
+    or when the cache (Redis) cannot be reached — the settings must not depend on it."""
+    try:
+        config = cache.get(CONFIG_CACHE_KEY)
+    except CACHE_FAILURES as failure:
+        logger.warning(
+            "catalog.config_cache_unavailable", extra={"failure": type(failure).__name__}
+        )
+        return _load()
     if config is None:
         config = _load()
-        cache.set(CONFIG_CACHE_KEY, config, CONFIG_CACHE_SECONDS)
+        with contextlib.suppress(*CACHE_FAILURES):
+            cache.set(CONFIG_CACHE_KEY, config, CONFIG_CACHE_SECONDS)
     return config
 
 

@@ -1,13 +1,22 @@
 """The model catalog and the proxy settings an admin sets (one row). What is in force is
 read through `catalog.config`, which caches both as one snapshot."""
 
+import contextlib
 from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
 from django.db import models
+from redis.exceptions import RedisError
 
 from catalog.providers import Provider
+
+
+def config_cache_drop() -> None:
+    """Drop the cached configuration snapshot (every save here does). With the cache out of
+    reach it cannot hold a snapshot anyone reads either; it expires on its own."""
+    with contextlib.suppress(RedisError, OSError):
+        cache.delete(CONFIG_CACHE_KEY)
 
 
 class Tier(models.TextChoices):
@@ -60,11 +69,11 @@ class ModelCatalogEntry(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
-        cache.delete(CONFIG_CACHE_KEY)
+        config_cache_drop()
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         result = super().delete(*args, **kwargs)
-        cache.delete(CONFIG_CACHE_KEY)
+        config_cache_drop()
         return result
 
 
@@ -123,7 +132,7 @@ class ProxySettings(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.pk = 1
         super().save(*args, **kwargs)
-        cache.delete(CONFIG_CACHE_KEY)
+        config_cache_drop()
 
     @staticmethod
     def default_model_field(agent_type: str) -> str:

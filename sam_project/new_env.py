@@ -13,7 +13,7 @@ SECRET_KEY={secret_key}
 CREDENTIAL_ENCRYPTION_KEYS=k1:{encryption_key}
 DEBUG=false
 ALLOWED_HOSTS=127.0.0.1,localhost
-AI_PROXY_PUBLIC_URL=http://127.0.0.1:8000
+# AI_PROXY_PUBLIC_URL: `make run` sets it to the address it serves (HOST and PORT).
 """
 
 

@@ -6,6 +6,7 @@ checks in `sam_project/checks.py` (ids `sam.E001`…).
 """
 
 import os
+import warnings
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -87,6 +88,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "sam_project.middleware.request_id_middleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -187,6 +189,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Static files (the admin's, Swagger UI's, the pages') are served by WhiteNoise from the
+# apps' own folders, so one process needs nothing else; `manage.py collectstatic` writes them
+# (compressed) to STATIC_ROOT for a web server or CDN in front, when there is one.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+# Under ASGI Django reads WhiteNoise's file answers whole on a worker thread, and warns it
+# does so; static files here are small (the largest, Swagger UI's bundle, is 1.5 MB).
+warnings.filterwarnings(
+    "ignore", message="StreamingHttpResponse must consume synchronous iterators"
+)
 
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True

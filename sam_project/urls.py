@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from sam_project import views
@@ -21,7 +21,6 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("settings/", include("portal.urls")),
-    re_path(r"^static/(?P<path>.+)$", views.static_file),
 ]
 
 handler400 = "sam_project.views.bad_request"

@@ -4,11 +4,10 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from django.contrib.staticfiles.views import serve
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -93,22 +92,6 @@ async def health_ready(request: HttpRequest) -> JsonResponse:
         },
         status=503,
     )
-
-
-def static_file(request: HttpRequest, path: str) -> HttpResponseBase:
-    """Serve admin and API-docs assets from the installed apps, so one process is enough.
-
-    The files are small: they are read whole, because a file-streaming response would be
-    iterated synchronously under ASGI. Behind a CDN or web server, use `collectstatic` output.
-    """
-    response = serve(request, path, insecure=True)
-    if not isinstance(response, FileResponse):
-        return response
-    with response.file_to_stream as handle:  # type: ignore[union-attr]
-        whole = HttpResponse(handle.read(), status=response.status_code)
-    for header, value in response.items():
-        whole[header] = value
-    return whole
 
 
 def _api_path(request: HttpRequest) -> str | None:

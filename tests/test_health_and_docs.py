@@ -1,3 +1,4 @@
+import httpx
 import pytest
 from django.db import DatabaseError
 
@@ -44,6 +45,15 @@ def test_the_api_docs_load_their_assets_from_this_server(client):
         ).status_code
         == 200
     )
+
+
+def test_static_files_are_served_by_whitenoise_with_cache_headers(live_url):
+    response = httpx.get(f"{live_url}/static/admin/css/base.css")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+    assert "max-age" in response.headers["cache-control"]
+    assert httpx.get(f"{live_url}/static/admin/css/nothing-here.css").status_code == 404
 
 
 @pytest.mark.parametrize("path", ["/api/nothing-here", "/api/workspaces/", "/ai/nothing"])

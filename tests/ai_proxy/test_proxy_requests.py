@@ -125,3 +125,16 @@ def test_a_bug_is_a_500_in_the_dialect_and_still_logged(proxy: LiveProxy, monkey
         "error": {"type": "api_error", "message": "The AI proxy failed."},
     }
     assert any(record.exc_info for record in caplog.records if record.name == "django.request")
+
+
+def test_a_host_the_server_does_not_serve_is_refused_on_the_proxy(proxy: LiveProxy):
+    anthropic = proxy.post(
+        "anthropic/v1/messages", CLAUDE_MESSAGE, headers={"Host": "evil.example"}
+    )
+    openai = proxy.post("v1/chat/completions", CHAT, headers={"Host": "evil.example"})
+
+    assert anthropic.status_code == 400
+    assert anthropic.json()["type"] == "error"
+    assert openai.status_code == 400
+    assert openai.json()["error"]["type"] == "invalid_request_error"
+    assert proxy.upstream.received == []
