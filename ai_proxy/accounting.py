@@ -8,8 +8,9 @@ that chunk is removed again.
 """
 
 import json
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -28,21 +29,46 @@ _USAGE_OBJECT = re.compile(rb'"usage"\s*:\s*\{')
 
 @dataclass
 class Usage:
+    """The token kinds of SPEC 20.1: uncached input, cache writes (5-minute and 1-hour),
+    cache reads, output; reasoning is part of output and counted apart for information."""
+
     input_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    cache_read_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0
 
     def cost(self, model: CatalogModel | None) -> Decimal:
+        """The sum over the kinds of tokens times the catalog's price, to the micro-dollar."""
         if model is None:
             return Decimal(0)
         cost = (
-            Decimal(self.input_tokens) * model.input_price_per_mtok
-            + Decimal(self.output_tokens) * model.output_price_per_mtok
+            self.input_tokens * model.input_price_per_mtok
+            + self.cache_write_5m_tokens * model.cache_write_5m_price_per_mtok
+            + self.cache_write_1h_tokens * model.cache_write_1h_price_per_mtok
+            + self.cache_read_tokens * model.cache_read_price_per_mtok
+            + self.output_tokens * model.output_price_per_mtok
         ) / _MILLION
         return cost.quantize(_MICRO_DOLLAR, rounding=ROUND_HALF_UP)
 
+    @property
+    def any(self) -> bool:
+        return any(vars(self).values())
+
+    def merged(self, later: "Usage") -> "Usage":
+        """These counts with a later report's over them (streams report in parts: Anthropic
+        sends input at the start and output at the end)."""
+        return Usage(
+            *(
+                max(ours, theirs)
+                for ours, theirs in zip(vars(self).values(), vars(later).values(), strict=True)
+            )
+        )
+
 
 def _int(value: Any) -> int:
-    return value if isinstance(value, int) and value > 0 else 0
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -50,24 +76,44 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _anthropic_input(usage: dict[str, Any]) -> int:
-    # Cache writes and reads are input the platform pays for too.
-    return sum(
-        _int(usage.get(name))
-        for name in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+def anthropic_usage(usage: dict[str, Any]) -> Usage:
+    """Anthropic's `usage`: input_tokens is already uncached; a cache write is split into
+    5-minute and 1-hour writes when `cache_creation` says so (unsplit counts as 5-minute)."""
+    written = _int(usage.get("cache_creation_input_tokens"))
+    split = _object(usage.get("cache_creation"))
+    one_hour = min(written, _int(split.get("ephemeral_1h_input_tokens")))
+    return Usage(
+        input_tokens=_int(usage.get("input_tokens")),
+        cache_write_5m_tokens=written - one_hour,
+        cache_write_1h_tokens=one_hour,
+        cache_read_tokens=_int(usage.get("cache_read_input_tokens")),
+        output_tokens=_int(usage.get("output_tokens")),
+    )
+
+
+def _openai_usage(usage: dict[str, Any], *, prompt: str, completion: str) -> Usage:
+    """OpenAI's `usage` (chat: prompt/completion tokens; Responses: input/output tokens):
+    cached tokens are part of the prompt's count, reasoning tokens part of the output's."""
+    cached = _int(_object(usage.get(f"{prompt}_details")).get("cached_tokens"))
+    prompt_tokens = _int(usage.get(prompt))
+    return Usage(
+        input_tokens=max(0, prompt_tokens - cached),
+        cache_read_tokens=min(cached, prompt_tokens),
+        output_tokens=_int(usage.get(completion)),
+        reasoning_tokens=_int(_object(usage.get(f"{completion}_details")).get("reasoning_tokens")),
     )
 
 
 def usage_from_json(dialect: str, body: Any) -> Usage:
     """Usage of a complete (non-streamed) answer in the given dialect."""
-    usage = body.get("usage") if isinstance(body, dict) else None
-    if not isinstance(usage, dict):
+    usage = _object(_object(body).get("usage"))
+    if not usage:
         return Usage()
     if dialect == ANTHROPIC:
-        return Usage(_anthropic_input(usage), _int(usage.get("output_tokens")))
+        return anthropic_usage(usage)
     if dialect == CHAT:
-        return Usage(_int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")))
-    return Usage(_int(usage.get("input_tokens")), _int(usage.get("output_tokens")))
+        return _openai_usage(usage, prompt="prompt_tokens", completion="completion_tokens")
+    return _openai_usage(usage, prompt="input_tokens", completion="output_tokens")
 
 
 class StreamMeter:
@@ -80,12 +126,28 @@ class StreamMeter:
     """
 
     FINAL: frozenset[str] = frozenset()
+    # The generated text in an event's raw bytes, for an estimate when the stream ends
+    # before its usage does (SPEC 20.3).
+    TEXT = re.compile(rb'"(?:text|partial_json|thinking)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
     def __init__(self) -> None:
         self.usage = Usage()
+        self.usage_final = False  # the usage that closes the answer has come
+        self.text_chars = 0
         self._splitter = SSESplitter()
         self._final: bytes | None = None
         self.final_seen = False
+
+    def measured(self) -> tuple[Usage, bool]:
+        """The usage to record, and whether its output is an estimate from the text relayed
+        (about four characters a token) because the stream ended before its usage did."""
+        estimate = math.ceil(self.text_chars / 4)
+        if self.usage_final or estimate <= self.usage.output_tokens:
+            return self.usage, False
+        return replace(self.usage, output_tokens=estimate), True
+
+    def count_text(self, raw: bytes) -> None:
+        self.text_chars += sum(len(text) for text in self.TEXT.findall(raw))
 
     def feed(self, chunk: bytes) -> bytes:
         return self._pass(self._splitter.feed(chunk))
@@ -121,6 +183,7 @@ class StreamMeter:
     def relay_event(self, event: SSEEvent) -> bytes:
         """Read the event; returns what the client receives for it."""
         self.observe(event)
+        self.count_text(event.raw)
         return event.raw
 
     def observe(self, event: SSEEvent) -> None:
@@ -149,22 +212,19 @@ class AnthropicStreamMeter(StreamMeter):
             return
         if data.get("type") == "message_start":
             usage = _object(_object(data.get("message")).get("usage"))
-            self.usage.input_tokens = _anthropic_input(usage)
-            self.usage.output_tokens = max(
-                self.usage.output_tokens, _int(usage.get("output_tokens"))
-            )
         elif data.get("type") == "message_delta":
             usage = _object(data.get("usage"))
-            self.usage.output_tokens = max(
-                self.usage.output_tokens, _int(usage.get("output_tokens"))
-            )
-            self.usage.input_tokens = max(self.usage.input_tokens, _anthropic_input(usage))
+            self.usage_final = self.usage_final or "output_tokens" in usage
+        else:
+            return
+        self.usage = self.usage.merged(anthropic_usage(usage))
 
 
 class ResponsesStreamMeter(StreamMeter):
     """Usage from the final `response.completed` (or `.incomplete` / `.failed`) event."""
 
     FINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+    TEXT = re.compile(rb'"delta"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
     def observe(self, event: SSEEvent) -> None:
         if event.event is not None and event.event not in self.FINAL:
@@ -172,8 +232,8 @@ class ResponsesStreamMeter(StreamMeter):
         data = event.json()
         if isinstance(data, dict) and data.get("type") in self.FINAL:
             found = usage_from_json(RESPONSES, data.get("response"))
-            if found.input_tokens or found.output_tokens:
-                self.usage = found
+            if found.any:
+                self.usage, self.usage_final = found, True
 
 
 class ChatStreamMeter(StreamMeter):
@@ -181,6 +241,7 @@ class ChatStreamMeter(StreamMeter):
     it (the proxy asked upstream with `stream_options.include_usage`)."""
 
     FINAL = frozenset({"[DONE]"})
+    TEXT = re.compile(rb'"(?:content|arguments|reasoning_content)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
     def __init__(self, *, strip_usage_chunk: bool):
         super().__init__()
@@ -188,6 +249,7 @@ class ChatStreamMeter(StreamMeter):
 
     def relay_event(self, event: SSEEvent) -> bytes:
         is_usage_chunk = self._observe_usage(event)
+        self.count_text(event.raw)
         return b"" if is_usage_chunk and self.strip else event.raw
 
     def observe(self, event: SSEEvent) -> None:
@@ -200,7 +262,7 @@ class ChatStreamMeter(StreamMeter):
         data = event.json()
         if not isinstance(data, dict) or not isinstance(data.get("usage"), dict):
             return False
-        self.usage = usage_from_json(CHAT, data)
+        self.usage, self.usage_final = usage_from_json(CHAT, data), True
         return not data.get("choices")
 
 
@@ -217,7 +279,8 @@ class TranslatedChatStream(StreamMeter):
 
     def relay_event(self, event: SSEEvent) -> bytes:
         self._anthropic.observe(event)
-        self.usage = self._anthropic.usage
+        self.usage, self.usage_final = self._anthropic.usage, self._anthropic.usage_final
+        self.count_text(event.raw)
         return b"".join(self.translator.feed(event))
 
     def observe(self, event: SSEEvent) -> None:  # pragma: no cover - relay_event is overridden

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from ai_proxy.accounting import StreamMeter
 from ai_proxy.errors import ProxyError
+from ai_proxy.limits import Slot
+from ai_proxy.models import PaidBy
 from ai_proxy.plans import Plan
 from ai_proxy.usage import usage_record_from_exchange
 from catalog.config import CatalogModel
@@ -30,6 +32,8 @@ class Exchange:
     entry: CatalogModel | None = None
     plan: Plan | None = None
     key_label: str | None = None
+    paid_by: str = PaidBy.PLATFORM
+    slot: Slot | None = None  # its place among the user's requests in flight
     # A stream's meter: it reads usage from the stream and decides what the client receives.
     rewriter: StreamMeter | None = None
     stream_requested: bool = False
@@ -41,6 +45,7 @@ class Exchange:
     finished_at: float | None = None
     completed: bool = False  # the whole upstream answer went through
     client_disconnected: bool = False
+    final_relayed: bool = False  # a stream's final event went to the client
     usage_recorded: bool = False
 
     @property
@@ -68,11 +73,15 @@ class Exchange:
         return self.rewriter is not None and self.rewriter.final_held
 
     def release_final(self) -> bytes:
+        self.final_relayed = True
         return b"" if self.rewriter is None else self.rewriter.take_final()
 
     def relay_end(self) -> bytes:
         """What the client receives after the last upstream chunk."""
-        return b"" if self.rewriter is None else self.rewriter.close()
+        if self.rewriter is None:
+            return b""
+        self.final_relayed = self.final_relayed or self.rewriter.final_held
+        return self.rewriter.close()
 
     def stream_error(self, event: bytes) -> bytes:
         return event if self.rewriter is None else self.rewriter.error_tail(event)
@@ -98,9 +107,13 @@ class Exchange:
         if self.finished_at is not None:
             return
         self.finished_at = time.perf_counter()
-        if self.streamed:
-            await self.record_usage()  # a stream the client cut short: what was seen
-        _log(self)
+        try:
+            if self.streamed:
+                await self.record_usage()  # a stream the client cut short: what was seen
+        finally:
+            if self.slot is not None:
+                await asyncio.shield(self.slot.release())
+            _log(self)
 
     @property
     def latency_ms(self) -> float:

@@ -1,14 +1,22 @@
-"""The proxy's limits per user: requests per minute, and daily tokens and spend.
+"""The proxy's limits per user: requests per minute, requests in flight, and daily tokens
+and spend.
 
 Which limit is in force: a per-user override, else the admin's proxy settings, else the
-environment (`AI_PROXY_RATE_LIMIT_RPM`, `AI_PROXY_DAILY_*`). A request is refused once the
-recorded usage has reached a limit (used ≥ limit): one below is still served, so a single
-request can overshoot by its own size. Rate counters are shared state (`ai_proxy.shared`: one
-fixed window per user and minute, incremented atomically — in Redis, for every worker);
-budgets are read from the database (`DailyUsage`, per UTC day).
+environment (`AI_PROXY_RATE_LIMIT_RPM`, `AI_PROXY_MAX_PARALLEL_REQUESTS`,
+`AI_PROXY_DAILY_*`). A request is refused once the recorded usage has reached a limit
+(used ≥ limit): one below is still served, so a request can overshoot by its own size, and
+with the cap on requests in flight a budget's overshoot is at most the requests in flight
+when it was reached (SPEC 20.3). The daily input budget counts uncached input and cache
+writes; cache reads are priced (the cost cap covers them) but do not count against it
+(SPEC 20.1). The daily budgets are the platform's: traffic on a user's own key does not
+count against them, the rate limit and the cap in flight do apply to it (SPEC 22.1).
+
+Rate windows and in-flight slots are shared state (`ai_proxy.shared`: in Redis, for every
+worker); budgets are read from the database (`DailyUsage`, per UTC day).
 """
 
 import functools
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -20,18 +28,33 @@ from django.utils import timezone
 
 from ai_proxy import db
 from ai_proxy.errors import LimitReached
-from ai_proxy.models import DailyUsage, UserProxyLimit
+from ai_proxy.models import DailyUsage, PaidBy, UserProxyLimit
 from ai_proxy.shared import shared_state
 from catalog.config import StoredConfig
 from workspaces.tokens import LiveToken
 
 WINDOW_SECONDS = 60
 T = TypeVar("T")
+_OVERRIDES = (
+    "rate_limit_rpm",
+    "max_parallel_requests",
+    "daily_input_tokens",
+    "daily_output_tokens",
+    "daily_cost_cap_usd",
+)
+_USED = (
+    "input_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "cost_usd",
+)
 
 
 @dataclass(frozen=True)
 class Limits:
     requests_per_minute: int
+    max_parallel_requests: int
     daily_input_tokens: int
     daily_output_tokens: int
     daily_cost_cap_usd: Decimal | None
@@ -39,13 +62,10 @@ class Limits:
 
 @dataclass(frozen=True)
 class UserDay:
-    """A user's limit overrides and the usage recorded for them today (see `user_day_sql`)."""
+    """A user's limit overrides and what the platform paid for them today (`user_day_sql`)."""
 
-    override_rpm: int | None = None
-    override_input: int | None = None
-    override_output: int | None = None
-    override_cost: Decimal | None = None
-    input_tokens: int = 0
+    overrides: dict[str, Any]
+    input_tokens: int = 0  # uncached input and cache writes: what the input budget counts
     output_tokens: int = 0
     cost_usd: Decimal = Decimal(0)
 
@@ -64,21 +84,47 @@ class RateWindow:
         }
 
 
+@dataclass(frozen=True)
+class Slot:
+    """One of a user's requests in flight; released when the request ends, however it ends
+    (a worker that dies holding it loses it after the read timeout)."""
+
+    key: str
+    member: str
+
+    async def release(self) -> None:
+        await shared_state.release(self.key, self.member)
+
+
 def _first(*values: T | None) -> T:
     return next(value for value in values if value is not None)
 
 
 def effective_limits(config: StoredConfig, day: UserDay) -> Limits:
-    cost_caps = (day.override_cost, config.daily_cost_cap_usd, settings.AI_PROXY_DAILY_COST_CAP_USD)
+    user = day.overrides
+    cost_caps = (
+        user.get("daily_cost_cap_usd"),
+        config.daily_cost_cap_usd,
+        settings.AI_PROXY_DAILY_COST_CAP_USD,
+    )
     return Limits(
         requests_per_minute=_first(
-            day.override_rpm, config.rate_limit_rpm, settings.AI_PROXY_RATE_LIMIT_RPM
+            user.get("rate_limit_rpm"), config.rate_limit_rpm, settings.AI_PROXY_RATE_LIMIT_RPM
+        ),
+        max_parallel_requests=_first(
+            user.get("max_parallel_requests"),
+            config.max_parallel_requests,
+            settings.AI_PROXY_MAX_PARALLEL_REQUESTS,
         ),
         daily_input_tokens=_first(
-            day.override_input, config.daily_input_tokens, settings.AI_PROXY_DAILY_INPUT_TOKENS
+            user.get("daily_input_tokens"),
+            config.daily_input_tokens,
+            settings.AI_PROXY_DAILY_INPUT_TOKENS,
         ),
         daily_output_tokens=_first(
-            day.override_output, config.daily_output_tokens, settings.AI_PROXY_DAILY_OUTPUT_TOKENS
+            user.get("daily_output_tokens"),
+            config.daily_output_tokens,
+            settings.AI_PROXY_DAILY_OUTPUT_TOKENS,
         ),
         daily_cost_cap_usd=next((cap for cap in cost_caps if cap is not None), None),
     )
@@ -86,25 +132,24 @@ def effective_limits(config: StoredConfig, day: UserDay) -> Limits:
 
 @functools.cache
 def user_day_sql(alias: str) -> str:
-    """A user's overrides and today's usage in one prepared query (see `user_day_params`),
-    written once like the token lookup: the proxy runs it on every request."""
+    """A user's overrides and what the platform paid for them today, in one prepared query
+    (see `user_day_params`; `ai_proxy.db` for why not the ORM)."""
     quote = connections[alias].ops.quote_name
     usage, limits = quote(DailyUsage._meta.db_table), quote(UserProxyLimit._meta.db_table)
-    user_id, day = quote("user_id"), quote("day")
-    override = ["rate_limit_rpm", "daily_input_tokens", "daily_output_tokens", "daily_cost_cap_usd"]
-    columns = [f"l.{quote(name)}" for name in override]
-    columns += [f"d.{quote(name)}" for name in ("input_tokens", "output_tokens", "cost_usd")]
+    user_id, day, paid_by = quote("user_id"), quote("day"), quote("paid_by")
+    columns = [f"l.{quote(name)}" for name in _OVERRIDES]
+    columns += [f"d.{quote(name)}" for name in _USED]
     # Only quoted table and column names from the models go into the text. Both outer joins
     # hang off a one-row select, so a user with neither row still gets one row back.
     return (
         f"SELECT {', '.join(columns)} FROM (SELECT 1 AS one) u "  # noqa: S608
-        f"LEFT JOIN {usage} d ON d.{user_id} = %s AND d.{day} = %s "
+        f"LEFT JOIN {usage} d ON d.{user_id} = %s AND d.{day} = %s AND d.{paid_by} = %s "
         f"LEFT JOIN {limits} l ON l.{user_id} = %s"
     )
 
 
 def user_day_params(user_id: int, now: datetime) -> list[Any]:
-    return [user_id, now.date(), user_id]
+    return [user_id, now.date(), PaidBy.PLATFORM, user_id]
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -112,15 +157,14 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def user_day_from_row(row: Any) -> UserDay:
-    rpm, input_cap, output_cap, cost_cap, used_input, used_output, used_cost = row
+    overrides = dict(zip(_OVERRIDES, row[: len(_OVERRIDES)], strict=True))
+    overrides["daily_cost_cap_usd"] = _decimal(overrides["daily_cost_cap_usd"])
+    used = dict(zip(_USED, row[len(_OVERRIDES) :], strict=True))
     return UserDay(
-        override_rpm=rpm,
-        override_input=input_cap,
-        override_output=output_cap,
-        override_cost=_decimal(cost_cap),
-        input_tokens=used_input or 0,
-        output_tokens=used_output or 0,
-        cost_usd=_decimal(used_cost) or Decimal(0),
+        overrides=overrides,
+        input_tokens=sum(used[name] or 0 for name in _USED[:3]),
+        output_tokens=used["output_tokens"] or 0,
+        cost_usd=_decimal(used["cost_usd"]) or Decimal(0),
     )
 
 
@@ -140,7 +184,7 @@ def next_midnight(now: datetime) -> datetime:
     return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-async def count_request(user_id: int, limit: int, now: datetime) -> RateWindow:
+async def count_request(*, user_id: int, limit: int, now: datetime) -> RateWindow:
     """Count one request in this minute's window; raises `LimitReached` past the limit."""
     epoch = int(now.timestamp())
     window_start = epoch - epoch % WINDOW_SECONDS
@@ -158,6 +202,23 @@ async def count_request(user_id: int, limit: int, now: datetime) -> RateWindow:
             limit_name="requests_per_minute",
         )
     return window
+
+
+async def take_slot(*, user_id: int, limit: int) -> Slot:
+    """One of the user's `limit` slots for requests in flight; raises `LimitReached`."""
+    slot = Slot(key=f"inflight:{user_id}", member=uuid.uuid4().hex)
+    # A slot outlives no request: the longest one waits the read timeout between two bytes;
+    # one left by a worker that died is taken back after that.
+    ttl = settings.AI_PROXY_READ_TIMEOUT + 60
+    if not await shared_state.acquire(slot.key, slot.member, limit, ttl):
+        raise LimitReached(
+            f"Too many requests in flight: at most {limit} at once. Try again when one ends.",
+            code="too_many_parallel_requests",
+            retry_after=1,
+            limit=limit,
+            limit_name="max_parallel_requests",
+        )
+    return slot
 
 
 def check_budget(day: UserDay, limits: Limits, now: datetime) -> None:
@@ -184,19 +245,27 @@ def check_budget(day: UserDay, limits: Limits, now: datetime) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Admission:
+    window: RateWindow
+    slot: Slot | None
+
+
 async def enforce_limits(
-    token: LiveToken, config: StoredConfig, *, budgets: bool = True
-) -> RateWindow:
-    """The rate limit, then (unless `budgets` is off: the request costs the platform
-    nothing) the daily budgets, of the token's user; raises `LimitReached`. Returns the
-    rate window, for the `X-RateLimit-*` headers of the answer."""
+    token: LiveToken, config: StoredConfig, *, budgets: bool = True, in_flight: bool = True
+) -> Admission:
+    """The token's user's rate limit, then (with `budgets`: the platform pays for the
+    request) the daily budgets, then (with `in_flight`) a slot among the requests in flight;
+    raises `LimitReached`. The rate window is for the answer's `X-RateLimit-*` headers."""
     now = timezone.now()
-    user_id = token.user_id
     alias = DailyUsage.objects.db
-    row = await db.fetch_one(user_day_sql(alias), user_day_params(user_id, now), alias)
+    row = await db.fetch_one(user_day_sql(alias), user_day_params(token.user_id, now), alias)
     day = user_day_from_row(row)
     limits = effective_limits(config, day)
-    window = await count_request(user_id, limits.requests_per_minute, now)
+    window = await count_request(user_id=token.user_id, limit=limits.requests_per_minute, now=now)
     if budgets:
         check_budget(day, limits, now)
-    return window
+    slot = None
+    if in_flight:
+        slot = await take_slot(user_id=token.user_id, limit=limits.max_parallel_requests)
+    return Admission(window=window, slot=slot)

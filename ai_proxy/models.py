@@ -16,6 +16,7 @@ class UserProxyLimit(models.Model):
         "daily_input_tokens",
         "daily_output_tokens",
         "daily_cost_cap_usd",
+        "max_parallel_requests",
     )
 
     user = models.OneToOneField(
@@ -27,6 +28,7 @@ class UserProxyLimit(models.Model):
     daily_cost_cap_usd = models.DecimalField(
         "daily cost cap (USD)", max_digits=12, decimal_places=2, null=True, blank=True
     )
+    max_parallel_requests = models.PositiveIntegerField("requests in flight", null=True, blank=True)
 
     class Meta:
         verbose_name = "per-user proxy limit"
@@ -35,7 +37,39 @@ class UserProxyLimit(models.Model):
         return f"limits for {self.user}"
 
 
-class UsageRecord(models.Model):
+class PaidBy(models.TextChoices):
+    """Whose key served a request: the platform's, or the workspace's own (SPEC 22.1)."""
+
+    PLATFORM = "platform", "Platform"
+    USER = "user", "User's own key"
+    PROJECT = "project", "Project's key"
+
+
+class TokenCounts(models.Model):
+    """The token kinds of SPEC 20.1, as a usage record and a day's totals keep them.
+
+    `input_tokens` is uncached input; cache writes and reads are counted apart (they are
+    priced apart). Rows written before the kinds were split (`pre_split`) hold all input,
+    cached or not, in `input_tokens`.
+    """
+
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    cache_write_5m_tokens = models.PositiveBigIntegerField(default=0)
+    cache_write_1h_tokens = models.PositiveBigIntegerField(default=0)
+    cache_read_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal(0))
+    pre_split = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
+
+
+class UsageRecord(TokenCounts):
     """One inference answered through the proxy (2xx, not count_tokens)."""
 
     user = models.ForeignKey(
@@ -53,9 +87,16 @@ class UsageRecord(models.Model):
     model = models.CharField(max_length=100)
     provider = models.CharField(max_length=32, choices=Provider.choices)
     route = models.CharField(max_length=64)
-    input_tokens = models.PositiveBigIntegerField(default=0)
-    output_tokens = models.PositiveBigIntegerField(default=0)
-    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal(0))
+    paid_by = models.CharField(max_length=16, choices=PaidBy.choices, default=PaidBy.PLATFORM)
+    # Which key served it: a platform key's label (never its value), or "own" for the key of
+    # the user or project.
+    upstream_key = models.CharField(max_length=100, blank=True)
+    # Part of output, shown on its own (SPEC 20.1).
+    reasoning_tokens = models.PositiveBigIntegerField(default=0)
+    # The answer did not reach its end (the upstream or the client cut it), and counts what
+    # was relayed; `estimated`: its output was counted from the text, the final usage never came.
+    incomplete = models.BooleanField(default=False)
+    estimated = models.BooleanField(default=False)
     status = models.PositiveSmallIntegerField()
     streamed = models.BooleanField(default=False)
     latency_ms = models.PositiveIntegerField(default=0)
@@ -73,21 +114,22 @@ class UsageRecord(models.Model):
         return f"{self.model} {self.input_tokens}/{self.output_tokens}"
 
 
-class DailyUsage(models.Model):
-    """A user's proxy usage for one UTC day; incremented atomically by every UsageRecord."""
+class DailyUsage(TokenCounts):
+    """A user's proxy usage for one UTC day and payer; incremented atomically by every
+    UsageRecord. The platform's daily budgets count the `platform` rows only."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="daily_proxy_usage"
     )
     day = models.DateField()
+    paid_by = models.CharField(max_length=16, choices=PaidBy.choices, default=PaidBy.PLATFORM)
     requests = models.PositiveIntegerField(default=0)
-    input_tokens = models.PositiveBigIntegerField(default=0)
-    output_tokens = models.PositiveBigIntegerField(default=0)
-    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal(0))
 
     class Meta:
         ordering = ["-day"]
-        constraints = [models.UniqueConstraint(fields=["user", "day"], name="daily_usage_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day", "paid_by"], name="daily_usage_unique")
+        ]
         verbose_name_plural = "daily usage"
 
     def __str__(self) -> str:

@@ -70,7 +70,7 @@ async def proxy_models(request: HttpRequest, route: Route) -> HttpResponseBase:
     try:
         config, exchange.token = await admit(request, route)
         # Listing models is one of the proxy's routes: it counts toward the rate limit.
-        window = await enforce_limits(exchange.token, config, budgets=False)
+        admitted = await enforce_limits(exchange.token, config, budgets=False, in_flight=False)
     except ProxyError as error:
         exchange.refused(error)
         await exchange.finish()
@@ -83,7 +83,7 @@ async def proxy_models(request: HttpRequest, route: Route) -> HttpResponseBase:
     exchange.status = 200
     await exchange.finish()
     listing = _json_response(orjson.dumps({"object": "list", "data": data}), 200)
-    for name, value in window.headers().items():
+    for name, value in admitted.window.headers().items():
         listing[name] = value
     return listing
 
@@ -123,7 +123,8 @@ async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase
     forward = plan(route, entry, body)
     exchange.planned(entry, forward, stream_requested=body.get("stream") is True)
     content = upstream_content(forward.body)
-    window = await enforce_limits(exchange.token, config)
+    admitted = await enforce_limits(exchange.token, config, in_flight=route.metered)
+    exchange.slot = admitted.slot
     (key,) = (await upstream_keys(entry.provider))[:1]
     exchange.key_label = key.label
     response = await upstream_send(
@@ -141,7 +142,7 @@ async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase
         relayed: HttpResponseBase = _streaming_response(exchange, response, forward, content_type)
     else:
         relayed = await _answer(exchange, response, forward, content_type)
-    for name, value in window.headers().items():
+    for name, value in admitted.window.headers().items():
         relayed[name] = value
     return relayed
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from ai_proxy import db
 from ai_proxy.accounting import Usage, usage_of_answer
-from ai_proxy.models import DailyUsage, UsageRecord
+from ai_proxy.models import DailyUsage, PaidBy, UsageRecord
 from ai_proxy.runtime import write_in_flight
 from catalog.config import CatalogModel
 
@@ -39,15 +39,34 @@ class RequestFacts:
     model: str
     provider: str
     route: str
+    paid_by: str = PaidBy.PLATFORM
+    upstream_key: str = ""
 
 
-_RECORD_FIELDS = (
-    "user_id", "workspace_id", "project_id", "task_id", "model", "provider", "route",
-    "input_tokens", "output_tokens", "cost_usd", "status", "streamed", "latency_ms", "ttfb_ms",
-    "created_at",
+@dataclass(frozen=True)
+class Outcome:
+    """How the answer went: what a usage record says of it besides its tokens."""
+
+    status: int
+    streamed: bool = False
+    latency_ms: int = 0
+    ttfb_ms: int | None = None
+    incomplete: bool = False  # cut short: counts what was relayed
+    estimated: bool = False  # output counted from the text relayed
+
+
+# The token kinds, as UsageRecord and DailyUsage keep them (ai_proxy.models.TokenCounts).
+_KINDS = (
+    "input_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens", "cache_read_tokens",
+    "output_tokens", "cost_usd",
 )  # fmt: skip
-_DAY_FIELDS = ("user_id", "day", "requests", "input_tokens", "output_tokens", "cost_usd")
-_DAY_SUMS = ("requests", "input_tokens", "output_tokens", "cost_usd")
+_RECORD_FIELDS = (
+    "user_id", "workspace_id", "project_id", "task_id", "model", "provider", "route", "paid_by",
+    "upstream_key", *_KINDS, "reasoning_tokens", "status", "streamed", "latency_ms", "ttfb_ms",
+    "incomplete", "estimated", "pre_split", "created_at",
+)  # fmt: skip
+_DAY_FIELDS = ("user_id", "day", "paid_by", "requests", *_KINDS, "pre_split")
+_DAY_SUMS = ("requests", *_KINDS)
 
 
 def _field(model: type[Model], name: str) -> "Field[Any, Any]":
@@ -72,7 +91,8 @@ def _write_sql(alias: str) -> tuple[str, str]:
     )
     upsert = (
         f"{insert(DailyUsage, _DAY_FIELDS)} "
-        f"ON CONFLICT ({quote('user_id')}, {quote('day')}) DO UPDATE SET {adds}"
+        f"ON CONFLICT ({quote('user_id')}, {quote('day')}, {quote('paid_by')}) "
+        f"DO UPDATE SET {adds}"
     )
     return insert(UsageRecord, _RECORD_FIELDS), upsert
 
@@ -86,33 +106,19 @@ def usage_statements(
     facts: RequestFacts,
     usage: Usage,
     price: CatalogModel | None,
-    status: int,
-    streamed: bool,
-    latency_ms: int,
-    ttfb_ms: int | None,
+    outcome: Outcome,
     day: date | None = None,
 ) -> list[tuple[str, list[Any]]]:
     """The record and the day's upsert, with their parameters."""
     now = timezone.now()
-    cost = usage.cost(price)
-    record = {
-        **vars(facts),
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cost_usd": cost,
-        "status": status,
-        "streamed": streamed,
-        "latency_ms": latency_ms,
-        "ttfb_ms": ttfb_ms,
-        "created_at": now,
-    }
+    kinds = {**vars(usage), "cost_usd": usage.cost(price), "pre_split": False}
+    record = {**vars(facts), **kinds, **vars(outcome), "created_at": now}
     totals = {
+        **kinds,
         "user_id": facts.user_id,
         "day": day or now.date(),
+        "paid_by": facts.paid_by,
         "requests": 1,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cost_usd": cost,
     }
     insert, upsert = _write_sql(UsageRecord.objects.db)
     return [
@@ -130,9 +136,9 @@ def usage_record_from_exchange(
     if token is None or plan is None or plan.usage_dialect is None:
         return None
     if exchange.rewriter is not None:
-        usage = exchange.rewriter.usage
+        usage, estimated = exchange.rewriter.measured()
     else:
-        usage = usage_of_answer(plan.usage_dialect, answer or b"")
+        usage, estimated = usage_of_answer(plan.usage_dialect, answer or b""), False
     facts = RequestFacts(
         user_id=token.user_id,
         workspace_id=token.workspace_id,
@@ -141,14 +147,16 @@ def usage_record_from_exchange(
         model=exchange.model or "",
         provider=exchange.provider or "",
         route=exchange.route.name,
+        paid_by=exchange.paid_by,
+        upstream_key=exchange.key_label or "",
     )
-    statements = usage_statements(
-        facts=facts,
-        usage=usage,
-        price=exchange.entry,
+    outcome = Outcome(
         status=exchange.upstream_status or 0,
         streamed=exchange.streamed,
         latency_ms=int(exchange.latency_ms),
         ttfb_ms=None if exchange.ttfb_ms is None else int(exchange.ttfb_ms),
+        incomplete=exchange.streamed and not exchange.final_relayed,
+        estimated=estimated,
     )
+    statements = usage_statements(facts=facts, usage=usage, price=exchange.entry, outcome=outcome)
     return write_in_flight(db.commit(statements))

@@ -122,6 +122,9 @@ class ModelCatalogEntryAdmin(SuperuserOnly, AuditedAdmin):
         "provider",
         "tier",
         "input_price_per_mtok",
+        "cache_write_5m_price_per_mtok",
+        "cache_write_1h_price_per_mtok",
+        "cache_read_price_per_mtok",
         "output_price_per_mtok",
         "enabled",
     ]

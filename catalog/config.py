@@ -35,6 +35,9 @@ class CatalogModel:
     provider: str
     input_price_per_mtok: Decimal
     output_price_per_mtok: Decimal
+    cache_write_5m_price_per_mtok: Decimal = Decimal(0)
+    cache_write_1h_price_per_mtok: Decimal = Decimal(0)
+    cache_read_price_per_mtok: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,10 @@ class StoredConfig:
     daily_input_tokens: int | None = None
     daily_output_tokens: int | None = None
     daily_cost_cap_usd: Decimal | None = None
+    max_parallel_requests: int | None = None
+    allow_mcp_servers: bool = False
+    allow_container: bool = False
+    deliveries: dict[str, str] = field(default_factory=dict)
     catalog: dict[str, CatalogModel] = field(default_factory=dict)
 
 
@@ -59,6 +66,9 @@ def _load() -> StoredConfig:
             provider=entry.provider,
             input_price_per_mtok=entry.input_price_per_mtok,
             output_price_per_mtok=entry.output_price_per_mtok,
+            cache_write_5m_price_per_mtok=entry.cache_write_5m_price_per_mtok,
+            cache_write_1h_price_per_mtok=entry.cache_write_1h_price_per_mtok,
+            cache_read_price_per_mtok=entry.cache_read_price_per_mtok,
         )
         for entry in ModelCatalogEntry.objects.filter(enabled=True)
     }
@@ -75,6 +85,13 @@ def _load() -> StoredConfig:
         daily_input_tokens=row.daily_input_tokens,
         daily_output_tokens=row.daily_output_tokens,
         daily_cost_cap_usd=row.daily_cost_cap_usd,
+        max_parallel_requests=row.max_parallel_requests,
+        allow_mcp_servers=row.allow_mcp_servers,
+        allow_container=row.allow_container,
+        deliveries={
+            agent: getattr(row, ProxySettings.delivery_field(agent))
+            for agent in PROXY_ELIGIBLE_AGENTS
+        },
         catalog=catalog,
     )
 

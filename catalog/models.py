@@ -26,7 +26,7 @@ class Tier(models.TextChoices):
 
 
 # Cached snapshot of ProxySettings and the enabled catalog; see catalog.config.
-CONFIG_CACHE_KEY = "ai_proxy:config:v1"
+CONFIG_CACHE_KEY = "ai_proxy:config:v2"
 
 
 class ModelCatalogEntry(models.Model):
@@ -39,6 +39,9 @@ class ModelCatalogEntry(models.Model):
         "tier",
         "input_price_per_mtok",
         "output_price_per_mtok",
+        "cache_write_5m_price_per_mtok",
+        "cache_write_1h_price_per_mtok",
+        "cache_read_price_per_mtok",
         "enabled",
     )
 
@@ -52,6 +55,26 @@ class ModelCatalogEntry(models.Model):
     output_price_per_mtok = models.DecimalField(
         "output price (USD / million tokens)", max_digits=10, decimal_places=4, default=Decimal(0)
     )
+    # Prompt caching (SPEC 20.1): Anthropic bills cache writes above the input price (5-minute
+    # and 1-hour lifetimes) and cache reads far below it; OpenAI bills only cached reads.
+    cache_write_5m_price_per_mtok = models.DecimalField(
+        "5-minute cache write price (USD / million tokens)",
+        max_digits=10,
+        decimal_places=4,
+        default=Decimal(0),
+    )
+    cache_write_1h_price_per_mtok = models.DecimalField(
+        "1-hour cache write price (USD / million tokens)",
+        max_digits=10,
+        decimal_places=4,
+        default=Decimal(0),
+    )
+    cache_read_price_per_mtok = models.DecimalField(
+        "cache read price (USD / million tokens)",
+        max_digits=10,
+        decimal_places=4,
+        default=Decimal(0),
+    )
     enabled = models.BooleanField(default=True)
 
     class Meta:
@@ -60,7 +83,13 @@ class ModelCatalogEntry(models.Model):
         constraints = [
             models.CheckConstraint(
                 name="catalog_prices_not_negative",
-                condition=models.Q(input_price_per_mtok__gte=0, output_price_per_mtok__gte=0),
+                condition=models.Q(
+                    input_price_per_mtok__gte=0,
+                    output_price_per_mtok__gte=0,
+                    cache_write_5m_price_per_mtok__gte=0,
+                    cache_write_1h_price_per_mtok__gte=0,
+                    cache_read_price_per_mtok__gte=0,
+                ),
             )
         ]
 
@@ -77,6 +106,11 @@ class ModelCatalogEntry(models.Model):
         return result
 
 
+class Delivery(models.TextChoices):
+    DIRECT = "direct", "direct: the key goes to the VM"
+    PROXY = "proxy", "proxy: the key stays here, the agent uses the proxy"
+
+
 class ProxySettings(models.Model):
     """Admin-set values for the proxy (one row). Empty fields fall back to the environment."""
 
@@ -91,6 +125,12 @@ class ProxySettings(models.Model):
         "daily_input_tokens",
         "daily_output_tokens",
         "daily_cost_cap_usd",
+        "max_parallel_requests",
+        "allow_mcp_servers",
+        "allow_container",
+        "delivery_claude_code",
+        "delivery_openai_codex",
+        "delivery_opencode",
     )
 
     class TokenMode(models.TextChoices):
@@ -117,6 +157,25 @@ class ProxySettings(models.Model):
     daily_cost_cap_usd = models.DecimalField(
         "daily cost cap (USD)", max_digits=12, decimal_places=2, null=True, blank=True
     )
+    max_parallel_requests = models.PositiveIntegerField(
+        "requests in flight", null=True, blank=True, help_text="Per user, all proxy routes."
+    )
+    # The body policy (ai_proxy.policy): Anthropic tools that reach beyond the request.
+    allow_mcp_servers = models.BooleanField(
+        "allow mcp_servers",
+        default=False,
+        help_text="Let requests on the platform's key connect Anthropic to MCP servers.",
+    )
+    allow_container = models.BooleanField(
+        "allow container",
+        default=False,
+        help_text="Let requests on the platform's key use Anthropic's code-execution containers.",
+    )
+    # How a user's or project's own API key reaches the agent (SPEC 22.1); empty: the
+    # environment's CREDENTIAL_DELIVERY.
+    delivery_claude_code = models.CharField(max_length=16, choices=Delivery.choices, blank=True)
+    delivery_openai_codex = models.CharField(max_length=16, choices=Delivery.choices, blank=True)
+    delivery_opencode = models.CharField(max_length=16, choices=Delivery.choices, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -137,3 +196,7 @@ class ProxySettings(models.Model):
     @staticmethod
     def default_model_field(agent_type: str) -> str:
         return "default_model_" + agent_type.replace("-", "_")
+
+    @staticmethod
+    def delivery_field(agent_type: str) -> str:
+        return "delivery_" + agent_type.replace("-", "_")

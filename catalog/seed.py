@@ -14,9 +14,25 @@ SEED = [
 ]
 
 
+def cache_prices(provider: str, model_id: str, input_price: Decimal) -> dict[str, Decimal]:
+    """The seeded prompt-caching prices (SPEC 20.1): Anthropic bills 5-minute cache writes at
+    1.25 x the input price, 1-hour ones at 2 x, cache reads at 0.1 x; OpenAI bills cached
+    input at 0.25 x (GPT-4.1 family) or 0.1 x (GPT-5 family) and has no cache writes."""
+    if provider == "anthropic":
+        write_5m, write_1h, read = input_price * Decimal("1.25"), input_price * 2, input_price / 10
+    else:
+        share = Decimal("0.1") if model_id.startswith("gpt-5") else Decimal("0.25")
+        write_5m, write_1h, read = input_price, input_price, input_price * share
+    return {
+        "cache_write_5m_price_per_mtok": write_5m,
+        "cache_write_1h_price_per_mtok": write_1h,
+        "cache_read_price_per_mtok": read,
+    }
+
+
 def catalog_seed(entry_model: Any) -> None:
-    """Add the seeded entries that are missing (`entry_model`: the model class, or a
-    migration's historical version of it); entries an admin changed are left alone."""
+    """Add the seeded entries that are missing (`entry_model`: the model class); entries an
+    admin changed are left alone."""
     for model_id, provider, label, tier, price_in, price_out in SEED:
         entry_model.objects.get_or_create(
             id=model_id,
@@ -26,6 +42,7 @@ def catalog_seed(entry_model: Any) -> None:
                 "tier": tier,
                 "input_price_per_mtok": Decimal(price_in),
                 "output_price_per_mtok": Decimal(price_out),
+                **cache_prices(provider, model_id, Decimal(price_in)),
                 "enabled": True,
             },
         )

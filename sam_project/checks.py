@@ -18,6 +18,7 @@ from django.db.models import Count
 from credentials.encryption import KeyConfigError, parse_key_setting
 
 TOKEN_MODES = ("callback", "scoped")
+DELIVERIES = ("direct", "proxy")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 # Django's test client speaks as "testserver".
 _LOCAL_NAMES = {"localhost", "testserver"}
@@ -47,6 +48,10 @@ def check_encryption_keys(app_configs: Sequence[Any] | None, **kwargs: Any) -> l
 @register("sam")
 def check_proxy_settings(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
+    if settings.CREDENTIAL_DELIVERY not in DELIVERIES:
+        errors.append(
+            Error(f"CREDENTIAL_DELIVERY must be one of: {', '.join(DELIVERIES)}.", id="sam.E008")
+        )
     if settings.AI_PROXY_TOKEN_MODE not in TOKEN_MODES:
         errors.append(
             Error(f"AI_PROXY_TOKEN_MODE must be one of: {', '.join(TOKEN_MODES)}.", id="sam.E003")
@@ -74,6 +79,10 @@ def check_proxy_settings(app_configs: Sequence[Any] | None, **kwargs: Any) -> li
         "AI_PROXY_TOKEN_TTL",
         "AI_PROXY_READ_TIMEOUT",
         "AI_PROXY_MAX_BODY_BYTES",
+        "AI_PROXY_MAX_PARALLEL_REQUESTS",
+        "AI_PROXY_RESPONSE_ID_TTL",
+        "AI_PROXY_UPSTREAM_CONNECTIONS",
+        "AI_PROXY_REDIS_CONNECTIONS",
     ):
         if getattr(settings, name) <= 0:
             errors.append(Error(f"{name} must be greater than zero.", id="sam.E006"))

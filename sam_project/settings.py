@@ -306,7 +306,9 @@ AI_PROXY_BUILT_IN_DEFAULTS: dict[str, Any] = {
     "AI_PROXY_RATE_LIMIT_RPM": 30,
     "AI_PROXY_DAILY_INPUT_TOKENS": 500_000,
     "AI_PROXY_DAILY_OUTPUT_TOKENS": 200_000,
-    "AI_PROXY_DAILY_COST_CAP_USD": None,
+    "AI_PROXY_DAILY_COST_CAP_USD": Decimal("10"),
+    "AI_PROXY_MAX_PARALLEL_REQUESTS": 8,
+    "CREDENTIAL_DELIVERY": "direct",
 }
 _BUILT_IN = AI_PROXY_BUILT_IN_DEFAULTS
 BASE_DOMAIN = env.str("BASE_DOMAIN", default="")
@@ -367,12 +369,28 @@ AI_PROXY_DAILY_OUTPUT_TOKENS = _read(
     default=_BUILT_IN["AI_PROXY_DAILY_OUTPUT_TOKENS"],
 )
 # Empty means no daily cost cap.
+# Set empty for no cap.
 AI_PROXY_DAILY_COST_CAP_USD = _read(
     lambda name, **kw: Decimal(env.str(name, **kw)) if env.str(name, **kw) else None,
     "AI_PROXY_DAILY_COST_CAP_USD",
     "an amount in USD, such as 25.00",
-    default="",
+    default=str(_BUILT_IN["AI_PROXY_DAILY_COST_CAP_USD"]),
 )
+# Requests a user may have in flight at once, across workers (SPEC 20.3).
+AI_PROXY_MAX_PARALLEL_REQUESTS = _read(
+    env.int,
+    "AI_PROXY_MAX_PARALLEL_REQUESTS",
+    "an integer",
+    default=_BUILT_IN["AI_PROXY_MAX_PARALLEL_REQUESTS"],
+)
+# How long the proxy remembers which workspace created a Responses answer (for
+# previous_response_id, SPEC 20.2).
+AI_PROXY_RESPONSE_ID_TTL = _read(
+    env.int, "AI_PROXY_RESPONSE_ID_TTL", "a number of seconds", default=3600
+)
+# How a user's or project's own API key reaches the agent: `direct` (handed to the VM) or
+# `proxy` (kept here; the agent uses the proxy with it). The admin can choose per agent.
+CREDENTIAL_DELIVERY = env.str("CREDENTIAL_DELIVERY", default=_BUILT_IN["CREDENTIAL_DELIVERY"])
 
 # --- Logging: one JSON line per event ---------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

@@ -3,6 +3,7 @@
 of the first release, with data in every moved table, migrates without losing or changing a
 row."""
 
+import importlib
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,8 +15,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from catalog.seed import catalog_seed
 from credentials.encryption import SealedSecret
+
+# The first release's data migration, as it ran.
+FIRST_RELEASE_SEED = importlib.import_module("ai_proxy.migrations.0002_seed_catalog")
 
 SERVED_AT = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 CREATED_AT = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
@@ -40,10 +43,10 @@ MOVED_MODELS = [
 LATEST = [
     *CONTRIB,
     ("audit", "0001_initial"),
-    ("catalog", "0002_rename_tables"),
+    ("catalog", "0003_cache_prices_and_policy"),
     ("credentials", "0005_events_into_the_audit_trail"),
     ("workspaces", "0003_move_out_project"),
-    ("ai_proxy", "0003_move_out_catalog_and_project"),
+    ("ai_proxy", "0004_token_kinds"),
 ]
 
 
@@ -101,7 +104,7 @@ def _first_release_data(apps: Any) -> dict[str, Any]:
     )
     platform.delete()
     entry = apps.get_model("ai_proxy", "ModelCatalogEntry")
-    catalog_seed(entry)  # what the first release's data migration wrote
+    FIRST_RELEASE_SEED.seed(apps, None)  # what the first release's data migration wrote
     entry.objects.filter(id="gpt-4.1").update(input_price_per_mtok=Decimal("2.5"), enabled=False)
     apps.get_model("ai_proxy", "ProxySettings").objects.create(
         id=1, token_mode="scoped", default_model_claude_code="claude-haiku-4-5"
@@ -116,6 +119,9 @@ def _first_release_data(apps: Any) -> dict[str, Any]:
         input_tokens=10,
         output_tokens=5,
         status=200,
+    )
+    apps.get_model("ai_proxy", "DailyUsage").objects.create(
+        user=user, day="2026-11-30", requests=1, input_tokens=10, output_tokens=5
     )
     _grant_on_first_release_content_types(apps, user)
     return {"project_id": project.pk, "workspace_id": workspace.pk, "credential_id": credential.pk}
@@ -172,6 +178,14 @@ def test_a_first_release_database_migrates_without_losing_a_row(first_release: A
     assert catalog.count() == 6
     changed = catalog.get(id="gpt-4.1")
     assert (changed.input_price_per_mtok, changed.enabled) == (Decimal("2.5"), False)
+    # Cache prices follow each entry's input price (OpenAI GPT-4.1: reads at a quarter).
+    assert changed.cache_read_price_per_mtok == Decimal("0.625")
+    sonnet = catalog.get(id="claude-sonnet-4-6")
+    assert (
+        sonnet.cache_write_5m_price_per_mtok,
+        sonnet.cache_write_1h_price_per_mtok,
+        sonnet.cache_read_price_per_mtok,
+    ) == (Decimal("3.75"), Decimal("6"), Decimal("0.3"))
     proxy_settings = new.get_model("catalog", "ProxySettings").objects.get()
     assert (proxy_settings.token_mode, proxy_settings.default_model_claude_code) == (
         "scoped",
@@ -179,6 +193,11 @@ def test_a_first_release_database_migrates_without_losing_a_row(first_release: A
     )
     usage = new.get_model("ai_proxy", "UsageRecord").objects.get()
     assert (usage.project_id, usage.workspace_id) == (project.pk, workspace.pk)
+    # Its input counted cache writes and reads too: kept as recorded, marked pre-split.
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.pre_split) == (10, 0, True)
+    assert usage.paid_by == "platform"
+    day = new.get_model("ai_proxy", "DailyUsage").objects.get()
+    assert (day.input_tokens, day.paid_by, day.pre_split) == (10, "platform", True)
     granted = new.get_model("auth", "User").objects.get().user_permissions
     assert sorted(granted.values_list("content_type__app_label", "codename")) == [
         ("audit", "view_auditevent"),

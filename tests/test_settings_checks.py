@@ -45,6 +45,9 @@ def test_missing_encryption_keys_are_an_error_outside_debug(settings):
         ("AI_PROXY_OPENAI_UPSTREAM", "not a url", "sam.E005"),
         ("AI_PROXY_TOKEN_TTL", 0, "sam.E006"),
         ("AI_PROXY_RATE_LIMIT_RPM", -1, "sam.E006"),
+        ("AI_PROXY_MAX_PARALLEL_REQUESTS", 0, "sam.E006"),
+        ("AI_PROXY_RESPONSE_ID_TTL", 0, "sam.E006"),
+        ("CREDENTIAL_DELIVERY", "sometimes", "sam.E008"),
     ],
 )
 def test_bad_values_are_errors_naming_the_variable(settings, setting, value, check_id):

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 
 from catalog.config import stored_config
@@ -181,11 +183,15 @@ def test_the_catalog_edits_prices_as_a_superuser(client, admin_user):
             "tier": "balanced",
             "input_price_per_mtok": "1.5",
             "output_price_per_mtok": "6",
+            "cache_write_5m_price_per_mtok": "1.5",
+            "cache_write_1h_price_per_mtok": "1.5",
+            "cache_read_price_per_mtok": "0.375",
             "enabled": "on",
         },
     )
     assert response.status_code == 302
-    assert stored_config().catalog["gpt-4.1"].input_price_per_mtok == 1.5
+    entry = stored_config().catalog["gpt-4.1"]
+    assert (entry.input_price_per_mtok, entry.cache_read_price_per_mtok) == (1.5, Decimal("0.375"))
 
 
 def test_deleting_catalog_models_in_bulk_drops_the_cached_configuration(client, admin_user):

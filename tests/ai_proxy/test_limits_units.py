@@ -12,7 +12,7 @@ from ai_proxy.errors import LimitReached
 from ai_proxy.limits import check_budget, count_request, effective_limits, user_day
 from ai_proxy.models import DailyUsage, UsageRecord, UserProxyLimit
 from ai_proxy.shared import shared_state
-from ai_proxy.usage import RequestFacts, usage_statements
+from ai_proxy.usage import Outcome, RequestFacts, usage_statements
 from catalog.config import CatalogModel, stored_config
 from catalog.models import ProxySettings
 
@@ -29,12 +29,9 @@ def facts(user):
 def record(user, input_tokens, output_tokens, day=None):
     statements = usage_statements(
         facts=facts(user),
-        usage=Usage(input_tokens, output_tokens),
+        usage=Usage(input_tokens=input_tokens, output_tokens=output_tokens),
         price=HAIKU,
-        status=200,
-        streamed=False,
-        latency_ms=5,
-        ttfb_ms=None,
+        outcome=Outcome(status=200, latency_ms=5),
         day=day,
     )
     execute_here(statements)
@@ -124,7 +121,7 @@ def count(user_id, limit, now):
 
     async def counted():
         try:
-            return await count_request(user_id, limit, now)
+            return await count_request(user_id=user_id, limit=limit, now=now)
         finally:
             await shared_state.close()
 

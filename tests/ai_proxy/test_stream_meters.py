@@ -55,14 +55,16 @@ def test_the_anthropic_meter_relays_bytes_unchanged_in_any_chunking():
         meter = AnthropicStreamMeter()
         relayed = b"".join(meter.feed(part) for part in chop(ANTHROPIC, size)) + meter.close()
         assert relayed == ANTHROPIC
-        assert (meter.usage.input_tokens, meter.usage.output_tokens) == (30, 9)
+        assert (meter.usage.input_tokens, meter.usage.output_tokens) == (25, 9)
+        assert meter.usage.cache_read_tokens == 5
 
 
 def test_a_stream_cut_short_keeps_what_was_seen():
     meter = AnthropicStreamMeter()
     meter.feed(ANTHROPIC[: ANTHROPIC.index(b"event: message_delta")])
 
-    assert (meter.usage.input_tokens, meter.usage.output_tokens) == (30, 1)
+    assert (meter.usage.input_tokens, meter.usage.cache_read_tokens) == (25, 5)
+    assert meter.usage.output_tokens == 1
 
 
 CHAT = b"".join(
@@ -135,7 +137,8 @@ def test_the_translated_stream_meters_anthropic_usage():
     datas = [e.data for e in SSESplitter().feed(out)]
     assert datas[-1] == "[DONE]"
     assert json.loads(datas[1])["choices"][0]["delta"] == {"content": "hi"}
-    assert (stream.usage.input_tokens, stream.usage.output_tokens) == (30, 9)
+    assert (stream.usage.input_tokens, stream.usage.output_tokens) == (25, 9)
+    assert stream.usage.cache_read_tokens == 5
 
 
 def test_json_usage_in_each_dialect():

@@ -36,6 +36,9 @@ def entry_form(**overrides):
         "tier": "balanced",
         "input_price_per_mtok": "2",
         "output_price_per_mtok": "8",
+        "cache_write_5m_price_per_mtok": "2",
+        "cache_write_1h_price_per_mtok": "2",
+        "cache_read_price_per_mtok": "0.5",
         "enabled": "on",
     }
     return {**data, **overrides}
