@@ -7,12 +7,13 @@ asked upstream for the usage chunk (`stream_options.include_usage`) and the clie
 that chunk is removed again.
 """
 
-import json
 import math
 import re
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+import orjson
 
 from ai_proxy.sse import SSEEvent, SSESplitter
 from ai_proxy.translate import ChatStreamTranslator
@@ -130,6 +131,8 @@ class StreamMeter:
     # before its usage does (SPEC 20.3).
     TEXT = re.compile(rb'"(?:text|partial_json|thinking)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
+    response_id: str | None = None  # a Responses stream's id (`ResponsesStreamMeter`)
+
     def __init__(self) -> None:
         self.usage = Usage()
         self.usage_final = False  # the usage that closes the answer has come
@@ -225,15 +228,24 @@ class ResponsesStreamMeter(StreamMeter):
 
     FINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
     TEXT = re.compile(rb'"delta"\s*:\s*"((?:[^"\\]|\\.)*)"')
+    _READ = FINAL | {"response.created"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.response_id: str | None = None  # for previous_response_id (ai_proxy.policy)
 
     def observe(self, event: SSEEvent) -> None:
-        if event.event is not None and event.event not in self.FINAL:
+        if event.event is not None and event.event not in self._READ:
             return
         data = event.json()
-        if isinstance(data, dict) and data.get("type") in self.FINAL:
-            found = usage_from_json(RESPONSES, data.get("response"))
-            if found.any:
-                self.usage, self.usage_final = found, True
+        if not isinstance(data, dict) or data.get("type") not in self._READ:
+            return
+        response = _object(data.get("response"))
+        if isinstance(response.get("id"), str):
+            self.response_id = response["id"]
+        found = usage_from_json(RESPONSES, response)
+        if found.any:
+            self.usage, self.usage_final = found, True
 
 
 class ChatStreamMeter(StreamMeter):
@@ -305,9 +317,20 @@ def include_usage_upstream(body: dict[str, Any]) -> bool:
     return client_asked
 
 
-def usage_of_answer(dialect: str, raw: bytes) -> Usage:
-    """Usage of a complete JSON answer (an answer that is not JSON counts nothing)."""
+@dataclass(frozen=True)
+class AnswerFacts:
+    usage: Usage
+    response_id: str | None = None  # a Responses answer's id
+
+
+def answer_facts(dialect: str, raw: bytes) -> AnswerFacts:
+    """What a complete JSON answer says of itself (an answer that is not JSON: nothing)."""
     try:
-        return usage_from_json(dialect, json.loads(raw))
-    except (ValueError, RecursionError):
-        return Usage()
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return AnswerFacts(Usage())
+    response_id = _object(document).get("id") if dialect == RESPONSES else None
+    return AnswerFacts(
+        usage_from_json(dialect, document),
+        response_id if isinstance(response_id, str) else None,
+    )

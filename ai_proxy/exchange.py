@@ -11,11 +11,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from ai_proxy.accounting import StreamMeter
+from ai_proxy.accounting import StreamMeter, answer_facts
 from ai_proxy.errors import ProxyError
 from ai_proxy.limits import Slot
 from ai_proxy.models import PaidBy
 from ai_proxy.plans import Plan
+from ai_proxy.policy import response_remember
 from ai_proxy.usage import usage_record_from_exchange
 from catalog.config import CatalogModel
 from catalog.routes import Route
@@ -93,13 +94,22 @@ class Exchange:
             self.status = error.status
 
     async def record_usage(self, *, answer: bytes | None = None) -> None:
-        """Commit the usage record of a 2xx answer, once; it survives the client leaving."""
-        if self.usage_recorded or self.plan is None or self.plan.usage_dialect is None:
+        """Commit the usage record of a 2xx answer, once; it survives the client leaving.
+        A Responses answer's id is remembered for its workspace (`ai_proxy.policy`)."""
+        dialect = self.plan.usage_dialect if self.plan is not None else None
+        if self.usage_recorded or dialect is None or self.token is None:
             return
-        if self.token is None or not 200 <= (self.upstream_status or 0) < 300:
+        if not 200 <= (self.upstream_status or 0) < 300:
             return
         self.usage_recorded = True
-        write = usage_record_from_exchange(self, answer=answer)
+        if self.rewriter is not None:
+            (usage, estimated), response_id = self.rewriter.measured(), self.rewriter.response_id
+        else:
+            facts = answer_facts(dialect, answer or b"")
+            (usage, estimated), response_id = (facts.usage, False), facts.response_id
+        if response_id is not None:
+            await response_remember(response_id=response_id, workspace_id=self.token.workspace_id)
+        write = usage_record_from_exchange(self, usage=usage, estimated=estimated)
         if write is not None:
             await asyncio.shield(write)
 

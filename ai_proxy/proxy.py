@@ -29,7 +29,9 @@ from ai_proxy.errors import (
 from ai_proxy.exchange import Exchange
 from ai_proxy.headers import forwarded_headers_check
 from ai_proxy.limits import enforce_limits
+from ai_proxy.models import PaidBy
 from ai_proxy.plans import Plan, catalog_model, plan
+from ai_proxy.policy import body_policy_apply
 from ai_proxy.upstream import (
     READ_FAILURES,
     failure_error,
@@ -120,6 +122,10 @@ async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase
     entry = catalog_model(body, route, config)
     if not isinstance(body.get("stream", False), bool):
         raise BadRequest("'stream' must be true or false.")
+    if exchange.paid_by == PaidBy.PLATFORM:
+        await body_policy_apply(
+            body=body, route=route, config=config, workspace_id=exchange.token.workspace_id
+        )
     forward = plan(route, entry, body)
     exchange.planned(entry, forward, stream_requested=body.get("stream") is True)
     content = upstream_content(forward.body)

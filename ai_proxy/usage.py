@@ -17,7 +17,7 @@ from django.db.models import Field, Model
 from django.utils import timezone
 
 from ai_proxy import db
-from ai_proxy.accounting import Usage, usage_of_answer
+from ai_proxy.accounting import Usage
 from ai_proxy.models import DailyUsage, PaidBy, UsageRecord
 from ai_proxy.runtime import write_in_flight
 from catalog.config import CatalogModel
@@ -128,17 +128,13 @@ def usage_statements(
 
 
 def usage_record_from_exchange(
-    exchange: "Exchange", *, answer: bytes | None
+    exchange: "Exchange", *, usage: Usage, estimated: bool
 ) -> "asyncio.Future[None] | None":
     """Start writing the usage record of an exchange; the returned write runs to its end
     even if the request is cancelled."""
-    token, plan = exchange.token, exchange.plan
-    if token is None or plan is None or plan.usage_dialect is None:
+    token = exchange.token
+    if token is None:
         return None
-    if exchange.rewriter is not None:
-        usage, estimated = exchange.rewriter.measured()
-    else:
-        usage, estimated = usage_of_answer(plan.usage_dialect, answer or b""), False
     facts = RequestFacts(
         user_id=token.user_id,
         workspace_id=token.workspace_id,

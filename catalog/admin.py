@@ -23,6 +23,7 @@ from catalog.config import stored_config
 from catalog.forms import ProxySettingsForm
 from catalog.layers import settings_in_force
 from catalog.models import ModelCatalogEntry, ProxySettings
+from catalog.policy import RULES
 
 
 def _shown(value: Any) -> Any:
@@ -37,7 +38,7 @@ def _shown(value: Any) -> Any:
 class ProxySettingsAdmin(SuperuserOnly, AuditedAdmin):
     form = ProxySettingsForm
     audit_fields = ProxySettings.AUDIT_FIELDS
-    readonly_fields = ["in_force", "updated_at"]
+    readonly_fields = ["in_force", "body_policy", "updated_at"]
 
     class Media:
         css = {"all": ["catalog/proxy_settings.css"]}
@@ -57,11 +58,16 @@ class ProxySettingsAdmin(SuperuserOnly, AuditedAdmin):
             {
                 "fields": [
                     "rate_limit_rpm",
+                    "max_parallel_requests",
                     "daily_input_tokens",
                     "daily_output_tokens",
                     "daily_cost_cap_usd",
                 ]
             },
+        ),
+        (
+            "What requests on the platform's key may ask",
+            {"fields": ["body_policy", "allow_mcp_servers", "allow_container"]},
         ),
         (None, {"fields": ["updated_at"]}),
     ]
@@ -101,6 +107,22 @@ class ProxySettingsAdmin(SuperuserOnly, AuditedAdmin):
         return format_html(
             '<table class="in-force"><thead><tr><th>Setting</th><th>Value</th><th>From</th>'
             "<th></th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    @admin.display(description="Body policy")
+    def body_policy(self, obj: Any) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (rule.field, ", ".join(route.name for route in rule.routes), rule.does, rule.why)
+                for rule in RULES
+            ),
+        )
+        return format_html(
+            '<table class="in-force"><thead><tr><th>Field</th><th>Routes</th><th>The proxy</th>'
+            "<th>Why</th></tr></thead><tbody>{}</tbody></table>",
             rows,
         )
 

@@ -10,6 +10,7 @@ from catalog.models import ModelCatalogEntry, ProxySettings
 
 _LIMIT_SETTINGS = {
     "rate_limit_rpm": "AI_PROXY_RATE_LIMIT_RPM",
+    "max_parallel_requests": "AI_PROXY_MAX_PARALLEL_REQUESTS",
     "daily_input_tokens": "AI_PROXY_DAILY_INPUT_TOKENS",
     "daily_output_tokens": "AI_PROXY_DAILY_OUTPUT_TOKENS",
     "daily_cost_cap_usd": "AI_PROXY_DAILY_COST_CAP_USD",
@@ -30,6 +31,8 @@ class ProxySettingsForm(forms.ModelForm):
             "token_mode",
             *(ProxySettings.default_model_field(agent) for agent in PROXY_ELIGIBLE_AGENTS),
             *_LIMIT_SETTINGS,
+            "allow_mcp_servers",
+            "allow_container",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any):

@@ -62,6 +62,10 @@ def settings_in_force(config: StoredConfig) -> list[InForce]:
     rows += [
         InForce("Requests per minute", *_layered(config.rate_limit_rpm, "AI_PROXY_RATE_LIMIT_RPM")),
         InForce(
+            "Requests in flight",
+            *_layered(config.max_parallel_requests, "AI_PROXY_MAX_PARALLEL_REQUESTS"),
+        ),
+        InForce(
             "Daily input tokens",
             *_layered(config.daily_input_tokens, "AI_PROXY_DAILY_INPUT_TOKENS"),
         ),
