@@ -46,7 +46,6 @@ class Exchange:
     finished_at: float | None = None
     completed: bool = False  # the whole upstream answer went through
     client_disconnected: bool = False
-    final_relayed: bool = False  # a stream's final event went to the client
     usage_recorded: bool = False
 
     @property
@@ -70,19 +69,20 @@ class Exchange:
         self.observe(chunk)
         return chunk if self.rewriter is None else self.rewriter.feed(chunk)
 
+    @property
+    def final_seen(self) -> bool:
+        """A stream's final event came from the upstream (the answer reached its end)."""
+        return self.rewriter is not None and self.rewriter.final_seen
+
     def final_held(self) -> bool:
         return self.rewriter is not None and self.rewriter.final_held
 
     def release_final(self) -> bytes:
-        self.final_relayed = True
         return b"" if self.rewriter is None else self.rewriter.take_final()
 
     def relay_end(self) -> bytes:
         """What the client receives after the last upstream chunk."""
-        if self.rewriter is None:
-            return b""
-        self.final_relayed = self.final_relayed or self.rewriter.final_held
-        return self.rewriter.close()
+        return b"" if self.rewriter is None else self.rewriter.close()
 
     def stream_error(self, event: bytes) -> bytes:
         return event if self.rewriter is None else self.rewriter.error_tail(event)

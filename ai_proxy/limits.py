@@ -16,6 +16,7 @@ worker); budgets are read from the database (`DailyUsage`, per UTC day).
 """
 
 import functools
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -84,16 +85,30 @@ class RateWindow:
         }
 
 
-@dataclass(frozen=True)
+def slot_seconds() -> float:
+    """How long a slot is held without news: a request that has not ended by then (its
+    worker died) loses it. Twice the read timeout; a long stream extends it as it goes."""
+    return 2 * float(settings.AI_PROXY_READ_TIMEOUT)
+
+
+@dataclass
 class Slot:
-    """One of a user's requests in flight; released when the request ends, however it ends
-    (a worker that dies holding it loses it after the read timeout)."""
+    """One of a user's requests in flight; released when the request ends, however it ends."""
 
     key: str
     member: str
+    held_until: float = 0.0
 
     async def release(self) -> None:
         await shared_state.release(self.key, self.member)
+
+    async def keep(self) -> None:
+        """Extend the slot once half of its time has gone (called as a stream is relayed)."""
+        now = time.monotonic()
+        if now < self.held_until - slot_seconds() / 2:
+            return
+        self.held_until = now + slot_seconds()
+        await shared_state.extend(self.key, self.member, slot_seconds())
 
 
 def _first(*values: T | None) -> T:
@@ -206,11 +221,8 @@ async def count_request(*, user_id: int, limit: int, now: datetime) -> RateWindo
 
 async def take_slot(*, user_id: int, limit: int) -> Slot:
     """One of the user's `limit` slots for requests in flight; raises `LimitReached`."""
-    slot = Slot(key=f"inflight:{user_id}", member=uuid.uuid4().hex)
-    # A slot outlives no request: the longest one waits the read timeout between two bytes;
-    # one left by a worker that died is taken back after that.
-    ttl = settings.AI_PROXY_READ_TIMEOUT + 60
-    if not await shared_state.acquire(slot.key, slot.member, limit, ttl):
+    slot = Slot(f"inflight:{user_id}", uuid.uuid4().hex, time.monotonic() + slot_seconds())
+    if not await shared_state.acquire(slot.key, slot.member, limit, slot_seconds()):
         raise LimitReached(
             f"Too many requests in flight: at most {limit} at once. Try again when one ends.",
             code="too_many_parallel_requests",

@@ -198,6 +198,8 @@ async def _relay(exchange: Exchange, upstream: aiohttp.ClientResponse) -> AsyncI
     upstream response at once."""
     try:
         async for chunk in upstream.content.iter_any():
+            if exchange.slot is not None:
+                await exchange.slot.keep()
             relayed = exchange.relay(chunk)
             if relayed:
                 yield relayed

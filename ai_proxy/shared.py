@@ -73,6 +73,11 @@ class LocalState:
     async def release(self, key: str, member: str) -> None:
         self._slots.get(key, {}).pop(member, None)
 
+    async def extend(self, key: str, member: str, ttl: float) -> None:
+        slots = self._slots.get(key, {})
+        if member in slots:
+            slots[member] = time.time() + ttl
+
     async def get(self, key: str) -> str | None:
         return self._live(key, time.time())
 
@@ -124,6 +129,13 @@ class RedisState:
 
     async def release(self, key: str, member: str) -> None:
         await self.client.zrem(PREFIX + key, member)
+
+    async def extend(self, key: str, member: str, ttl: float) -> None:
+        expiry = time.time() + ttl
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.zadd(PREFIX + key, {member: expiry}, xx=True)
+            pipe.pexpireat(PREFIX + key, int(expiry * 1000), gt=True)
+            await pipe.execute()
 
     async def get(self, key: str) -> str | None:
         value = await self.client.get(PREFIX + key)
@@ -190,6 +202,10 @@ class SharedState:
 
     async def release(self, key: str, member: str) -> None:
         await self._call("release", key, member)
+
+    async def extend(self, key: str, member: str, ttl: float) -> None:
+        """Keep a slot held `ttl` seconds more (a long stream's)."""
+        await self._call("extend", key, member, ttl)
 
     async def get(self, key: str) -> str | None:
         value: str | None = await self._call("get", key)

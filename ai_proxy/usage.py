@@ -151,7 +151,7 @@ def usage_record_from_exchange(
         streamed=exchange.streamed,
         latency_ms=int(exchange.latency_ms),
         ttfb_ms=None if exchange.ttfb_ms is None else int(exchange.ttfb_ms),
-        incomplete=exchange.streamed and not exchange.final_relayed,
+        incomplete=exchange.streamed and not exchange.final_seen,
         estimated=estimated,
     )
     statements = usage_statements(facts=facts, usage=usage, price=exchange.entry, outcome=outcome)

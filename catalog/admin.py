@@ -114,7 +114,7 @@ class ProxySettingsAdmin(SuperuserOnly, AuditedAdmin):
     def body_policy(self, obj: Any) -> str:
         rows = format_html_join(
             "",
-            "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td><td>{}</td><td>{}</td></tr>",
+            '<tr><th scope="row"><code>{}</code></th><td>{}</td><td>{}</td><td>{}</td></tr>',
             (
                 (rule.field, ", ".join(route.name for route in rule.routes), rule.does, rule.why)
                 for rule in RULES

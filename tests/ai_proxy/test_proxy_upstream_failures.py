@@ -9,6 +9,7 @@ import openai
 import pytest
 
 from tests.ai_proxy.live_proxy import CHAT, CLAUDE_MESSAGE, RESPONSE, LiveProxy
+from tests.fakes.behaviours import PromptTooLong, RateLimited, Reply
 from tests.fakes.fixtures import ENV_ANTHROPIC_KEY
 from tests.fakes.upstream import Fail, Hang, refused_url
 from tests.support import CLAUDE_PLATFORM_KEY, add_credential
@@ -212,3 +213,75 @@ def test_the_first_platform_key_an_admin_adds_works_at_once(proxy: LiveProxy, se
 
     assert proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE).status_code == 200
     assert proxy.upstream.last.headers["x-api-key"] == CLAUDE_PLATFORM_KEY
+
+
+def test_prompt_too_long_reaches_the_anthropic_sdk_in_the_providers_words(proxy: LiveProxy):
+    proxy.upstream.answer_next(PromptTooLong(tokens=210_000))
+
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        proxy.anthropic().messages.create(**CLAUDE_MESSAGE)
+
+    assert "prompt is too long: 210000 tokens > 200000 maximum" in str(raised.value)
+
+
+def test_context_length_exceeded_reaches_the_openai_sdk_in_the_providers_words(proxy: LiveProxy):
+    proxy.upstream.answer_next(PromptTooLong(tokens=210_000))
+
+    with pytest.raises(openai.BadRequestError) as raised:
+        proxy.openai().chat.completions.create(**CHAT)
+
+    assert raised.value.code == "context_length_exceeded"
+    assert "210000" in raised.value.message
+
+
+@pytest.mark.parametrize("client", ["anthropic", "openai"])
+def test_a_rate_limited_key_reaches_both_sdks_with_retry_after_and_its_headers(
+    proxy: LiveProxy, client
+):
+    proxy.upstream.answer_next(RateLimited(retry_after=7))
+
+    def call() -> object:
+        if client == "anthropic":
+            return proxy.anthropic().messages.create(**CLAUDE_MESSAGE)
+        return proxy.openai().chat.completions.create(**CHAT)
+
+    with pytest.raises((anthropic.RateLimitError, openai.RateLimitError)) as raised:
+        call()
+
+    headers = raised.value.response.headers
+    assert headers["retry-after"] == "7"
+    prefix = "anthropic-ratelimit-" if client == "anthropic" else "x-ratelimit-"
+    assert any(name.startswith(prefix) for name in headers)
+
+
+def test_an_error_event_mid_stream_is_relayed_as_the_provider_sent_it(proxy: LiveProxy):
+    proxy.upstream.answer_next(Reply(error_after=2))
+
+    response = proxy.post("anthropic/v1/messages", {**CLAUDE_MESSAGE, "stream": True})
+
+    assert response.status_code == 200
+    assert b"event: error" in response.content
+    assert b"message_stop" not in response.content
+
+
+@pytest.mark.parametrize("failure", ["error event", "silence"])
+def test_a_translated_stream_ends_with_exactly_one_done_whatever_happens(
+    proxy: LiveProxy, settings, failure
+):
+    settings.AI_PROXY_READ_TIMEOUT = 0.5
+    text = "one two three four five six"
+    proxy.upstream.answer_next(
+        Reply(text=text, error_after=2) if failure == "error event" else Hang(after_chunks=4)
+    )
+    body = {
+        "model": "claude-haiku-4-5",
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": True,
+    }
+
+    response = proxy.post("v1/chat/completions", body)
+
+    events = [line for line in response.text.splitlines() if line.startswith("data:")]
+    assert events.count("data: [DONE]") == 1
+    assert events[-1] == "data: [DONE]"
+    assert '"error"' in events[-2]
