@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import DatabaseError
 
+from ai_proxy import chat_schema
 from catalog import routes
 from catalog.agents import AGENTS
 from catalog.config import StoredConfig, default_model, stored_config
@@ -66,53 +67,12 @@ def _model_schema(models: list[str]) -> dict[str, Any]:
     }
 
 
-_TEXT_PART = {
-    "type": "object",
-    "properties": {"type": {"type": "string", "enum": ["text"]}, "text": {"type": "string"}},
-    "required": ["type"],
-}
-_IMAGE_PART = {
-    "type": "object",
-    "properties": {
-        "type": {"type": "string", "enum": ["image_url"]},
-        "image_url": {
-            "type": "object",
-            "nullable": True,
-            "properties": {"url": {"type": "string", "description": "https: or data: URL"}},
-        },
-    },
-    "required": ["type"],
-}
-# What the translation to the Anthropic Messages API reads of a chat message.
-_CLAUDE_CHAT_MESSAGE = {
-    "oneOf": [
-        {
-            "type": "object",
-            "properties": {
-                "role": {"type": "string", "enum": ["user"]},
-                "content": {
-                    "anyOf": [
-                        {"type": "string"},
-                        {"type": "array", "items": {"oneOf": [_TEXT_PART, _IMAGE_PART]}},
-                    ]
-                },
-            },
-            "required": ["role", "content"],
-        },
-        {
-            "type": "object",
-            "properties": {
-                "role": {"type": "string", "enum": ["system", "developer", "assistant", "tool"]},
-                "content": {"nullable": True, "anyOf": [{"type": "string"}, {"type": "array"}]},
-            },
-            "required": ["role"],
-        },
-    ]
-}
-
-
 def _body_variant(
-    models: list[str], default: str, extra: dict[str, Any] | None = None
+    models: list[str],
+    default: str,
+    extra: dict[str, Any] | None = None,
+    *,
+    required: list[str] | None = None,
 ) -> dict[str, Any]:
     variant: dict[str, Any] = {
         "type": "object",
@@ -123,8 +83,8 @@ def _body_variant(
         },
         "additionalProperties": True,
     }
-    required = [] if re.sub(r"-\d{8}$", "", default) in models or default in models else ["model"]
-    required += sorted(extra or {})
+    served = re.sub(r"-\d{8}$", "", default) in models or default in models
+    required = ([] if served else ["model"]) + (required or [])
     if required:
         variant["required"] = required
     return variant
@@ -145,16 +105,16 @@ def _body(config: StoredConfig | None, route: Route) -> dict[str, Any]:
     default, _layer = default_model(AGENTS[route.default_agent], config)
     if route is not routes.CHAT_COMPLETIONS:
         return {"description": description, **_body_variant(_served_models(config, route), default)}
-    # Claude models here are translated to the Messages API: they need messages it can read.
+    # Claude models here are translated to the Messages API: the request must be one the
+    # translation reads.
     claude = sorted(m.id for m in config.catalog.values() if m.provider == Provider.ANTHROPIC)
     others = [model for model in _served_models(config, route) if model not in claude]
-    messages = {"type": "array", "minItems": 1, "items": _CLAUDE_CHAT_MESSAGE}
     return {
         "description": description + " Claude models are translated to the Anthropic "
-        "Messages API, so they need `messages` it can express.",
+        "Messages API: their requests must be ones it can read.",
         "anyOf": [
             _body_variant(others, default),
-            _body_variant(claude, default, {"messages": messages}),
+            _body_variant(claude, default, chat_schema.PROPERTIES, required=["messages"]),
         ],
     }
 
@@ -197,6 +157,14 @@ _STREAM_EVENTS = {
     routes.ANTHROPIC_MESSAGES.name: _TYPED_EVENT,
     routes.CHAT_COMPLETIONS.name: _CHAT_EVENT,
     routes.RESPONSES.name: _TYPED_EVENT,
+}
+
+# The headers passed on upstream (anthropic-version, anthropic-beta, openai-beta, accept,
+# user-agent) must be printable ASCII (`headers.forwarded_headers_check`).
+_FORWARDED_HEADER = {
+    "type": "string",
+    "description": "Passed on upstream; printable ASCII only.",
+    "pattern": "^[ -~]*$",
 }
 
 _ERRORS = {
@@ -261,8 +229,8 @@ def _post(
     if anthropic:
         operation["parameters"] = [
             {"name": "beta", "in": "query", "required": False, "schema": {"type": "string"}},
-            {"name": "anthropic-version", "in": "header", "schema": {"type": "string"}},
-            {"name": "anthropic-beta", "in": "header", "schema": {"type": "string"}},
+            {"name": "anthropic-version", "in": "header", "schema": _FORWARDED_HEADER},
+            {"name": "anthropic-beta", "in": "header", "schema": _FORWARDED_HEADER},
         ]
     return {"post": operation}
 

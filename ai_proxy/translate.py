@@ -2,16 +2,20 @@
 
 Requests: system and developer messages are hoisted into `system` (joined by blank lines),
 consecutive messages of the same role are merged, tool calls become `tool_use` blocks and
-tool messages `tool_result` blocks, `max_tokens` defaults to 4096. Answers: text and tool
-calls back into one choice, stop reasons mapped, ids `chatcmpl-<message id>`. Streams are
-translated event by event (`ChatStreamTranslator`), ending with one `data: [DONE]`; an
-upstream error event becomes an error chunk, never silence.
+tool messages `tool_result` blocks, empty text is left out, `max_tokens` defaults to 4096.
+What a request must be is also the OpenAPI schema (`chat_schema`): change both together.
+Answers: text and tool calls back into one choice, stop reasons mapped, ids
+`chatcmpl-<message id>`. Streams are translated event by event (`ChatStreamTranslator`),
+ending with one `data: [DONE]`; an upstream error event becomes an error chunk, never
+silence.
 """
 
 import json
 import re
 import time
 from typing import Any, TypeGuard
+
+import orjson
 
 from ai_proxy.sse import SSEEvent, encode
 
@@ -94,14 +98,18 @@ def _text_part(part: dict[str, Any], where: str) -> str:
     return text
 
 
+# The scheme spelled out, not matched ignoring case: Python's IGNORECASE lets U+017F be `s`.
+HTTP_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://")
+
+
 def _image_block(part: dict[str, Any], where: str) -> dict[str, Any]:
     image = _object(part.get("image_url"), f"{where}.image_url")
     url = _name(image.get("url"), f"{where}.image_url.url")
-    if not url.startswith("data:"):
+    if HTTP_URL.match(url):
         return {"type": "image", "source": {"type": "url", "url": url}}
     header, comma, data = url.partition(",")
-    media_type, _, encoding = header[5:].partition(";")
-    if not comma or not media_type or encoding != "base64":
+    media_type, _, encoding = header.removeprefix("data:").partition(";")
+    if not header.startswith("data:") or not comma or not media_type or encoding != "base64":
         raise TranslationError(
             f"{where}.image_url.url must be an http(s) URL or a base64 data URL "
             "(data:<media type>;base64,<data>)."
@@ -119,7 +127,9 @@ def _user_blocks(content: Any, where: str) -> list[dict[str, Any]]:
         at = f"{where}.content[{index}]"
         kind = _object(part, at).get("type")
         if kind == "text":
-            blocks.append({"type": "text", "text": _text_part(part, at)})
+            text = _text_part(part, at)
+            if text:  # Claude refuses empty text blocks; an empty string content is dropped too
+                blocks.append({"type": "text", "text": text})
         elif kind == "image_url":
             blocks.append(_image_block(part, at))
         else:
@@ -134,8 +144,9 @@ def _tool_arguments(raw: Any, where: str) -> dict[str, Any]:
     if raw is not None and not isinstance(raw, str):
         raise _expected(where, "a string holding a JSON object", raw)
     try:
-        parsed = json.loads(raw or "{}")
-    except (ValueError, RecursionError):
+        # Strict JSON (RFC 8259): no NaN, no Infinity, as the body itself is read.
+        parsed = orjson.loads(raw or "{}")
+    except orjson.JSONDecodeError:
         raise TranslationError(f"{where} must be a JSON object.") from None
     if not isinstance(parsed, dict):
         raise TranslationError(f"{where} must be a JSON object.")
@@ -244,14 +255,16 @@ def _is_integer(value: Any) -> TypeGuard[int]:
 
 
 def _max_tokens(body: dict[str, Any]) -> int:
+    """`max_completion_tokens` (the current name), else `max_tokens`; both are checked."""
+    given = []
     for name in ("max_completion_tokens", "max_tokens"):
         value = body.get(name)
         if value is None:
             continue
         if not _is_integer(value) or value < 1:
             raise TranslationError(f"{name} must be a positive integer.")
-        return value
-    return DEFAULT_MAX_TOKENS
+        given.append(value)
+    return given[0] if given else DEFAULT_MAX_TOKENS
 
 
 def _sampling(body: dict[str, Any]) -> dict[str, Any]:

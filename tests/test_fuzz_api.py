@@ -7,16 +7,34 @@ Schemathesis generates requests from the schema and sends them to the live serve
 valid callback token, so they get past authentication to validation, the catalog and, when
 valid, the fake upstream. The schema is generated in the test, from the enabled catalog it
 describes (the proxy's models are an enum read from it).
+
+The schema's one custom format, `json-object` (a string holding a JSON object: tool call
+arguments), gets its values from a strategy registered here; with data that does not fit,
+schemathesis draws strings that need not hold one.
 """
+
+import json
 
 import pytest
 import schemathesis
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
 from tests.support import make_workspace
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    max_leaves=8,
+)
+schemathesis.openapi.format("json-object", st.dictionaries(st.text(), JSON_VALUES).map(json.dumps))
 
 OPERATIONS = {
     "POST /api/workspaces/{workspace_id}/agent-key",

@@ -6,9 +6,30 @@ from catalog.agents import AGENTS, CREDENTIAL_KINDS, UnknownAgent
 from credentials.formats import CredentialFormatError, check_secret_format
 
 _UNKNOWN_AGENT = str(UnknownAgent(None))
+_NOT_A_STRING = "Not a valid string."
 
 
-class AgentTypeField(serializers.ChoiceField):
+class StrictCharField(serializers.CharField):
+    """A JSON string and nothing else: DRF's CharField takes the number 5 for "5"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    """One of the choices, given as a JSON string (DRF's ChoiceField compares `str(data)`)."""
+
+    default_error_messages = {"invalid": _NOT_A_STRING}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class AgentTypeField(StrictChoiceField):
     def __init__(self, **kwargs: Any):
         kwargs.setdefault("error_messages", {"invalid_choice": _UNKNOWN_AGENT})
         super().__init__(choices=list(AGENTS), **kwargs)
@@ -41,9 +62,9 @@ class AgentKeyResponseSerializer(serializers.Serializer):
 
 class CredentialSyncRequestSerializer(serializers.Serializer):
     agentType = AgentTypeField()
-    credentialKind = serializers.ChoiceField(choices=list(CREDENTIAL_KINDS))
+    credentialKind = StrictChoiceField(choices=list(CREDENTIAL_KINDS))
     # No length of its own in the schema: the body's cap (64 KiB, 413 above) bounds it first.
-    credential = serializers.CharField(trim_whitespace=False, allow_blank=False)
+    credential = StrictCharField(trim_whitespace=False, allow_blank=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -106,6 +106,18 @@ MALFORMED = {
         body(user_part({"type": "image_url", "image_url": {"url": "data:image/png,abc"}})),
         "messages[0].content[0].image_url.url must be an http(s) URL or a base64 data URL",
     ),
+    "an image URL of another scheme": (
+        body(user_part({"type": "image_url", "image_url": {"url": "ftp://example.com/a.png"}})),
+        "messages[0].content[0].image_url.url must be an http(s) URL or a base64 data URL",
+    ),
+    "an image data URL without a media type": (
+        body(user_part({"type": "image_url", "image_url": {"url": "data:;base64,AAAA"}})),
+        "messages[0].content[0].image_url.url must be an http(s) URL or a base64 data URL",
+    ),
+    "only empty text": (
+        body({"role": "user", "content": [{"type": "text", "text": ""}]}, assistant(content="")),
+        "messages must hold a user, assistant or tool message.",
+    ),
     "tool_calls is a number": (
         body(HI, assistant(tool_calls=5)),
         "messages[1].tool_calls must be a list, not a number.",
@@ -136,6 +148,10 @@ MALFORMED = {
     ),
     "tool call arguments are a JSON list": (
         body(HI, assistant(tool_calls=[call(function={"name": "f", "arguments": "[1]"})])),
+        "messages[1].tool_calls[0].function.arguments must be a JSON object.",
+    ),
+    "tool call arguments that are JSON only to Python (NaN)": (
+        body(HI, assistant(tool_calls=[call(function={"name": "f", "arguments": '{"a": NaN}'})])),
         "messages[1].tool_calls[0].function.arguments must be a JSON object.",
     ),
     "tool call arguments nested too deeply": (
@@ -195,6 +211,10 @@ MALFORMED = {
     "max_tokens is a float": (body(max_tokens=10.5), "max_tokens must be a positive integer."),
     "max_tokens is true": (body(max_tokens=True), "max_tokens must be a positive integer."),
     "max_tokens is zero": (body(max_tokens=0), "max_tokens must be a positive integer."),
+    "max_tokens is a string beside a good max_completion_tokens": (
+        body(max_completion_tokens=100, max_tokens="100"),
+        "max_tokens must be a positive integer.",
+    ),
     "max_completion_tokens is negative": (
         body(max_completion_tokens=-1),
         "max_completion_tokens must be a positive integer.",
@@ -284,13 +304,17 @@ def near(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 def request_shapes() -> st.SearchStrategy[Any]:
     text_part = st.fixed_dictionaries({"type": st.just("text"), "text": near(st.text())})
-    image = st.fixed_dictionaries(
-        {"url": near(st.sampled_from(["https://x.test/a.png", "data:image/png;base64,AAAA"]))}
-    )
+    urls = [
+        *("https://x.test/a.png", "HTTP://x.test/b.png", "data:image/png;base64,AAAA"),
+        *("ftp://x.test/a.png", "data:image/png,AAAA", "data:;base64,AAAA", "x", ""),
+    ]
+    image = st.fixed_dictionaries({"url": near(st.sampled_from(urls))})
     image_part = st.fixed_dictionaries({"type": st.just("image_url"), "image_url": near(image)})
-    content = near(st.text() | st.lists(near(text_part | image_part), max_size=3))
+    other_part = st.fixed_dictionaries({"type": near(st.sampled_from(["refusal", "input_audio"]))})
+    content = near(st.text() | st.lists(near(text_part | image_part | other_part), max_size=3))
+    arguments = ['{"a": 1}', "{}", " {} ", "[", "", "[1]", '"x"', '{"a": NaN}', '{"a": 1e999}']
     function = st.fixed_dictionaries(
-        {"name": near(st.text()), "arguments": near(st.sampled_from(['{"a": 1}', "{}", "[", ""]))}
+        {"name": near(st.text()), "arguments": near(st.sampled_from(arguments))}
     )
     tool_call = st.fixed_dictionaries(
         {"id": near(st.text()), "type": near(st.just("function")), "function": near(function)}
@@ -318,7 +342,7 @@ def request_shapes() -> st.SearchStrategy[Any]:
             "max_completion_tokens": near(st.integers(1, 10_000)),
             "temperature": near(st.floats(0, 1)),
             "top_p": near(st.floats(0, 1)),
-            "n": near(st.just(1)),
+            "n": near(st.integers(0, 2)),
             "stop": near(st.text() | st.lists(st.text(), max_size=3)),
             "tools": near(st.lists(near(tool), max_size=2)),
             "tool_choice": near(st.sampled_from(choices)),

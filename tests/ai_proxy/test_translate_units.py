@@ -152,6 +152,41 @@ def test_images_become_image_blocks():
     }
 
 
+def test_an_image_url_of_either_case_becomes_a_url_source():
+    parts = [
+        {"type": "image_url", "image_url": {"url": url}}
+        for url in ("https://x.test/a.png", "HTTP://x.test/b.png")
+    ]
+
+    request = translate([{"role": "user", "content": parts}])
+
+    assert [block["source"] for block in request["messages"][0]["content"]] == [
+        {"type": "url", "url": "https://x.test/a.png"},
+        {"type": "url", "url": "HTTP://x.test/b.png"},
+    ]
+
+
+def test_empty_text_parts_are_left_out_as_empty_text_content_is():
+    request = translate(
+        [
+            {"role": "user", "content": [{"type": "text", "text": ""}]},
+            {"role": "user", "content": ""},
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": ""}, {"type": "text", "text": "hi"}],
+            },
+        ]
+    )
+
+    assert request["messages"] == [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+
+
+def test_max_completion_tokens_wins_over_max_tokens():
+    request = translate([{"role": "user", "content": "hi"}], max_completion_tokens=7, max_tokens=9)
+
+    assert request["max_tokens"] == 7
+
+
 @pytest.mark.parametrize(
     "body",
     [

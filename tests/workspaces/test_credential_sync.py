@@ -158,6 +158,29 @@ def test_every_field_is_required_and_checked(client, ws, user_codex, body):
     assert response.json()["error"] == "bad_request"
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("credential", 123456789012),
+        ("credential", 1.5),
+        ("credential", True),
+        ("credential", ["sk-new-openai-key-123456"]),
+        ("credentialKind", 1),
+        ("agentType", 7),
+    ],
+)
+def test_a_field_that_is_not_a_string_is_refused_not_coerced(client, ws, alice, field, value):
+    row = add_credential(Scope.USER, "openai-codex", "sk-old-openai-key-123456", owner=alice)
+    body = {"agentType": "openai-codex", "credentialKind": "api-key", "credential": "sk-new-1234"}
+
+    response = post_json(client, ws.url("agent-credential-sync"), {**body, field: value}, ws.token)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "bad_request", "message": f"{field}: Not a valid string."}
+    row.refresh_from_db()
+    assert row.reveal_secret() == "sk-old-openai-key-123456"
+
+
 def test_a_body_over_64_kib_is_413_whatever_the_header_says(client, ws, user_codex):
     big = json.dumps(
         {"agentType": "openai-codex", "credentialKind": "oauth-token", "credential": "x" * 70_000}

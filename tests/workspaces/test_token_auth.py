@@ -118,7 +118,8 @@ def test_a_proxy_token_cannot_call_the_workspace_api(client, ws):
         ('"claude-code"', "Invalid data. Expected a dictionary, but got str."),
         ("{}", "agentType: This field is required."),
         ('{"agentType": "cursor"}', "agentType: Unknown agent type."),
-        ('{"agentType": 7}', "agentType: Unknown agent type."),
+        ('{"agentType": 7}', "agentType: Not a valid string."),
+        ('{"agentType": ["claude-code"]}', "agentType: Not a valid string."),
     ],
 )
 def test_bad_bodies_are_400_with_a_message(client, ws, body, message):
