@@ -248,7 +248,9 @@ def test_a_rate_limited_key_reaches_both_sdks_with_retry_after_and_its_headers(
     with pytest.raises((anthropic.RateLimitError, openai.RateLimitError)) as raised:
         call()
 
-    headers = raised.value.response.headers
+    error = raised.value
+    assert isinstance(error, anthropic.RateLimitError | openai.RateLimitError)
+    headers = error.response.headers
     assert headers["retry-after"] == "7"
     prefix = "anthropic-ratelimit-" if client == "anthropic" else "x-ratelimit-"
     assert any(name.startswith(prefix) for name in headers)

@@ -161,8 +161,9 @@ def test_a_day_of_claude_code_fits_the_shipped_defaults_and_costs_what_the_table
     """SPEC 20.1's realistic day: 300 requests of 22 000 input tokens, 90 % of them cache
     reads (the rest written to the cache, and a little uncached), 300 output tokens each,
     one every two minutes from 07:00 UTC."""
-    turn = {"input_tokens": 200, "cache_write": 2_000, "cache_read": 19_800, "output_tokens": 300}
-    proxy.upstream.default = Reply(**turn)
+    proxy.upstream.default = Reply(
+        input_tokens=200, cache_write=2_000, cache_read=19_800, output_tokens=300
+    )
 
     statuses = []
     with (
