@@ -112,6 +112,34 @@ class UpstreamTimeout(ProxyError):
     message = "The upstream provider did not answer in time."
 
 
+class UpstreamKeysCooling(ProxyError):
+    """Every platform key of the provider is cooling down after a 429 or 529: the client is
+    told to come back when the first of them may be used again."""
+
+    code = "upstream_keys_cooling"
+
+    def __init__(self, *, provider: str, status: int, retry_after: int):
+        error_type = "overloaded_error" if status == 529 else "rate_limit_error"
+        super().__init__(
+            f"Every platform key for the {provider} provider is at its provider's limit; "
+            f"retry in {retry_after} s.",
+            status=status,
+            error_type=error_type,
+            headers={"Retry-After": str(retry_after)},
+        )
+        self.details = {"retry_after": retry_after}
+
+
+class UpstreamKeysRefused(ProxyError):
+    status, code, error_type = 503, "upstream_keys_refused", "api_error"
+
+    def __init__(self, *, provider: str):
+        super().__init__(
+            f"The {provider} provider refused every platform key; an admin must reset or "
+            "replace one."
+        )
+
+
 class UpstreamAnswered(ProxyError):
     """The upstream answered non-2xx: the client gets that answer as it came — status, body,
     content type and the headers clients act on (`UPSTREAM_ERROR_HEADERS`). `error_type`

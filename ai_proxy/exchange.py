@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ai_proxy.accounting import StreamMeter, answer_facts
 from ai_proxy.errors import ProxyError
+from ai_proxy.failover import Attempt
 from ai_proxy.limits import Slot
 from ai_proxy.models import PaidBy
 from ai_proxy.plans import Plan
@@ -32,7 +33,8 @@ class Exchange:
     token: LiveToken | None = None
     entry: CatalogModel | None = None
     plan: Plan | None = None
-    key_label: str | None = None
+    # Every try upstream (SPEC 21); the last one is the key that served the answer.
+    attempts: list[Attempt] = field(default_factory=list)
     paid_by: str = PaidBy.PLATFORM
     slot: Slot | None = None  # its place among the user's requests in flight
     # A stream's meter: it reads usage from the stream and decides what the client receives.
@@ -40,13 +42,20 @@ class Exchange:
     stream_requested: bool = False
     streamed: bool = False
     status: int | None = None
-    upstream_status: int | None = None
     error: str | None = None  # the error code answered, if any
     first_byte_at: float | None = None
     finished_at: float | None = None
     completed: bool = False  # the whole upstream answer went through
     client_disconnected: bool = False
     usage_recorded: bool = False
+
+    @property
+    def key_label(self) -> str | None:
+        return self.attempts[-1].key_label if self.attempts else None
+
+    @property
+    def upstream_status(self) -> int | None:
+        return self.attempts[-1].status if self.attempts else None
 
     @property
     def model(self) -> str | None:
@@ -149,6 +158,7 @@ def _log(exchange: Exchange) -> None:
             "key": exchange.key_label,
             "status": exchange.status,
             "upstream_status": exchange.upstream_status,
+            "attempts": len(exchange.attempts),
             "error": exchange.error,
             "streamed": exchange.streamed,
             "latency_ms": exchange.latency_ms,

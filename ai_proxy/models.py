@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from catalog.providers import Provider
+from credentials.models import Credential
 
 
 class UserProxyLimit(models.Model):
@@ -134,3 +135,13 @@ class DailyUsage(TokenCounts):
 
     def __str__(self) -> str:
         return f"{self.user} {self.day}"
+
+
+class PlatformKey(Credential):
+    """The platform's upstream keys as the proxy sees them: their health and today's use
+    (SPEC 21). The keys themselves are edited on the platform credentials' page."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "platform key health"
+        verbose_name_plural = "platform key health"

@@ -1,6 +1,7 @@
 """What the proxy does with one request, step by step (SPEC §9):
 
-kill switch → token → JSON object body → model → limits → upstream key → forward → relay.
+kill switch → token → JSON object body → model → limits → upstream key → forward (tried
+again on another key while nothing has reached the client) → relay.
 
 Every refusal is a `ProxyError`, rendered in the route's dialect by `errors.error_response`.
 A usage record is committed before the end of the answer reaches the client (SPEC 20.3):
@@ -27,19 +28,13 @@ from ai_proxy.errors import (
     stream_error_event,
 )
 from ai_proxy.exchange import Exchange
+from ai_proxy.failover import upstream_open
 from ai_proxy.headers import forwarded_headers_check
 from ai_proxy.limits import enforce_limits
 from ai_proxy.models import PaidBy
 from ai_proxy.plans import Plan, catalog_model, plan
 from ai_proxy.policy import body_policy_apply
-from ai_proxy.upstream import (
-    READ_FAILURES,
-    failure_error,
-    forwarded_headers,
-    upstream_answered,
-    upstream_keys,
-    upstream_send,
-)
+from ai_proxy.upstream import READ_FAILURES, failure_error, upstream_keys
 from catalog.routes import Route
 
 logger = logging.getLogger(__name__)
@@ -131,18 +126,15 @@ async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase
     content = upstream_content(forward.body)
     admitted = await enforce_limits(exchange.token, config, in_flight=route.metered)
     exchange.slot = admitted.slot
-    (key,) = (await upstream_keys(entry.provider))[:1]
-    exchange.key_label = key.label
-    response = await upstream_send(
-        key=key,
+    opened = await upstream_open(
+        keys=await upstream_keys(entry.provider),
         path=forward.upstream_path,
         query=request.META.get("QUERY_STRING", ""),
         content=content,
-        headers=forwarded_headers(key, request.headers),
+        client_headers=request.headers,
+        attempts=exchange.attempts,
     )
-    exchange.upstream_status = response.status
-    if not 200 <= response.status < 300:
-        raise await upstream_answered(response)
+    response = opened.response
     content_type = response.headers.get("content-type", "application/json")
     if content_type.startswith("text/event-stream"):
         relayed: HttpResponseBase = _streaming_response(exchange, response, forward, content_type)

@@ -9,7 +9,7 @@ cache — and sent only upstream, never to a client, a log line or an error mess
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import aiohttp
 from django.conf import settings
@@ -23,6 +23,7 @@ from ai_proxy.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from ai_proxy.key_health import platform_key_health_id
 from ai_proxy.runtime import Memo, http_session, memo, upstream_proxy
 from catalog.agents import API_KEY
 from catalog.providers import PROVIDERS, ProviderSpec
@@ -51,11 +52,15 @@ ERROR_BODY_LIMIT = 256 * 1024
 
 @dataclass(frozen=True)
 class UpstreamKey:
-    """One key of a provider, and where it came from (for logs and usage: never its value)."""
+    """One key of a provider's pool, and where it came from (for logs and usage: never its
+    value). `health_id` names its health among the workers (`ai_proxy.key_health`): the
+    credential and the stored form of its secret, so a replaced secret starts healthy."""
 
     provider: ProviderSpec
     value: str = field(repr=False)
     label: str
+    health_id: str
+    weight: int = 1
     credential_id: int | None = None
 
     def auth_headers(self) -> dict[str, str]:
@@ -63,25 +68,32 @@ class UpstreamKey:
 
 
 def _stored_keys(spec: ProviderSpec) -> list[UpstreamKey]:
-    """The provider's keys as configured now (runs on a worker thread: it reads the ORM)."""
+    """The provider's pool as configured now (runs on a worker thread: it reads the ORM)."""
     keys = []
-    for credential in Credential.objects.platform_pool(spec.platform_agent):
+    for credential in Credential.objects.platform_pool(spec.platform_agent).order_by("pk"):
         if credential.kind != API_KEY:
             continue  # an OAuth token is not an API key upstream
         try:
             value = credential.reveal_secret()
         except UnreadableSecret:
             raise CredentialUnreadable(credential_id=credential.pk) from None
-        label = credential.label or f"#{credential.pk}"
-        keys.append(UpstreamKey(spec, value, label, credential.pk))
+        keys.append(
+            UpstreamKey(
+                spec,
+                value,
+                label=credential.label or f"#{credential.pk}",
+                health_id=platform_key_health_id(credential),
+                weight=credential.weight,
+                credential_id=credential.pk,
+            )
+        )
     if not keys and spec.env_key():
-        keys.append(UpstreamKey(spec, spec.env_key(), label="env"))
+        keys.append(
+            UpstreamKey(spec, spec.env_key(), label="env", health_id=f"env.{spec.provider}")
+        )
     fallback = spec.falls_back_to()
     if not keys and fallback is not None:
-        keys = [
-            UpstreamKey(spec, key.value, key.label, key.credential_id)
-            for key in _stored_keys(fallback)
-        ]
+        keys = [replace(key, provider=spec) for key in _stored_keys(fallback)]
     return keys
 
 
@@ -131,7 +143,9 @@ def forwarded_headers(key: UpstreamKey, client_headers: Mapping[str, str]) -> di
 async def upstream_send(
     *, key: UpstreamKey, path: str, query: str, content: bytes, headers: dict[str, str]
 ) -> aiohttp.ClientResponse:
-    """Send the request; returns as soon as the response headers are in."""
+    """Send the request; returns as soon as the response headers are in. A failure is
+    logged (the key's label only) and raised as aiohttp raised it: `ai_proxy.failover`
+    decides whether it is tried again."""
     url = key.provider.base_url() + path + (f"?{query}" if query else "")
     timeout = aiohttp.ClientTimeout(
         total=None, sock_connect=CONNECT_TIMEOUT, sock_read=settings.AI_PROXY_READ_TIMEOUT
@@ -154,7 +168,7 @@ async def upstream_send(
                 "failure": type(failure).__name__,
             },
         )
-        raise failure_error(failure) from None
+        raise
 
 
 async def upstream_answered(response: aiohttp.ClientResponse) -> UpstreamAnswered:

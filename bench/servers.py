@@ -24,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORM_KEY = "sk-ant-api03-bench-platform-key-000000000000000000"
+# The failover phase's second platform key, which its fake answers 529 at once.
+OVERLOADED_KEY = "sk-ant-api03-bench-overloaded-key-0000000000000000"
 UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--lifespan", "on"]
 UVICORN_FLAGS += ["--no-access-log"]
 
@@ -93,10 +95,12 @@ def start_fake(
     chunks: int,
     chunk_delay: float,
     stamp: bool,
+    overloaded_key: str | None = None,
 ) -> str:
     command = [sys.executable, "-m", "tests.fakes.upstream", "--delay", str(delay)]
     command += ["--chunks", str(chunks), "--chunk-delay", str(chunk_delay)]
     command += ["--stamp"] if stamp else []
+    command += ["--overloaded-key", overloaded_key] if overloaded_key else []
     return first_line(start(stack, name, command, logs), name, logs)
 
 
@@ -107,14 +111,17 @@ def start_relay(stack: ExitStack, logs: Path, upstream: str) -> Server:
     return Server(first_line(child, "relay", logs), child.pid)
 
 
-def database(tmp: Path) -> Database:
-    """Migrate a new SQLite database, create a workspace and store the platform key."""
+def database(
+    tmp: Path, name: str = "bench", more_keys: tuple[tuple[str, str, int], ...] = ()
+) -> Database:
+    """Migrate a new SQLite database, create a workspace and store the platform key (and
+    `more_keys`: label, key, weight)."""
     env = {
         **os.environ,
         "SAM_ENV_FILE": "",
         "SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
         "CREDENTIAL_ENCRYPTION_KEYS": "k1:" + "b" * 64,
-        "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{tmp / f'{name}.sqlite3'}",
         "AI_PROXY_PUBLIC_URL": "http://127.0.0.1",
         # The workspace's callback token is the proxy token the benchmark sends.
         "AI_PROXY_TOKEN_MODE": "callback",
@@ -135,6 +142,16 @@ def database(tmp: Path) -> Database:
         "--label=bench",
         stdin=PLATFORM_KEY + "\n",
     )
+    for label, key, weight in more_keys:
+        _manage(
+            env,
+            "set_credential",
+            "--scope=platform",
+            "--agent=claude-code",
+            f"--label={label}",
+            f"--weight={weight}",
+            stdin=key + "\n",
+        )
     return Database(env, created["callback_token"])
 
 

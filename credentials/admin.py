@@ -28,7 +28,7 @@ from credentials.models import (
 )
 from credentials.services import (
     credential_delete,
-    credential_relabel,
+    credential_edit,
     credential_save,
     credential_set_active,
 )
@@ -71,6 +71,7 @@ class CredentialAdmin(admin.ModelAdmin):
     add_fields = ["agent_type", "kind", "label", "new_secret", "is_active"]
     # A row's identity (owner, agent, kind) is fixed once saved; a new one is another row.
     fixed_fields = ["agent_type", "kind", "secret_hint"]
+    editable_fields = ["label", "new_secret", "is_active"]
     info_fields = [
         "key_id",
         "last_used",
@@ -104,8 +105,7 @@ class CredentialAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         if obj is None:
             return [*self.target_fields, *self.add_fields]
-        editable = ["label", "new_secret", "is_active"]
-        return [*self.target_fields, *self.fixed_fields, *editable, *self.info_fields]
+        return [*self.target_fields, *self.fixed_fields, *self.editable_fields, *self.info_fields]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
@@ -167,12 +167,15 @@ class CredentialAdmin(admin.ModelAdmin):
                 owner=obj.owner,
                 project=obj.project,
                 label=obj.label,
+                weight=obj.weight,
                 active=obj.is_active,
                 actor=actor,
             )
         else:
             saved = Credential.objects.select_related("owner", "project").get(pk=obj.pk)
             if secret:
+                # A platform key is found by its label: a new label first, then the secret.
+                credential_edit(credential=saved, label=obj.label, weight=obj.weight, actor=actor)
                 saved, _created = credential_save(
                     scope=saved.scope,
                     agent_type=saved.agent_type,
@@ -181,11 +184,12 @@ class CredentialAdmin(admin.ModelAdmin):
                     owner=saved.owner,
                     project=saved.project,
                     label=obj.label,
+                    weight=obj.weight,
                     active=obj.is_active,
                     actor=actor,
                 )
             else:
-                credential_relabel(credential=saved, label=obj.label, actor=actor)
+                credential_edit(credential=saved, label=obj.label, weight=obj.weight, actor=actor)
                 credential_set_active(credential=saved, active=obj.is_active, actor=actor)
         _adopt(saved, obj)
 
@@ -226,7 +230,18 @@ class CredentialAdmin(admin.ModelAdmin):
 
 @admin.register(PlatformCredential)
 class PlatformCredentialAdmin(SuperuserOnly, CredentialAdmin):
+    """The platform's keys: a pool per agent, each key named by its label, the requests
+    shared among its healthy keys by weight (SPEC 21). Their health, and resetting it, is on
+    the AI proxy's "Platform key health" page."""
+
     scope = Scope.PLATFORM
+    add_fields = ["agent_type", "kind", "label", "weight", "new_secret", "is_active"]
+    editable_fields = ["label", "weight", "new_secret", "is_active"]
+
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
+        columns = super().get_list_display(request)
+        columns.insert(columns.index("label") + 1, "weight")
+        return columns
 
 
 @admin.register(UserCredential)

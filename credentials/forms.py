@@ -9,7 +9,7 @@ from django import forms
 
 from catalog.agents import AGENTS, KIND_CHOICES, UnknownAgent
 from credentials.formats import CredentialFormatError, check_secret_format
-from credentials.models import Credential, Scope
+from credentials.models import PRIMARY_LABEL, Credential, Scope
 
 
 def secret_input() -> forms.CharField:
@@ -49,7 +49,7 @@ class CredentialAdminForm(forms.ModelForm):
 
     class Meta:
         model = Credential
-        fields = ["owner", "project", "agent_type", "kind", "label", "is_active"]
+        fields = ["owner", "project", "agent_type", "kind", "label", "weight", "is_active"]
         labels = {"agent_type": "Agent", "is_active": "Active"}
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -67,10 +67,12 @@ class CredentialAdminForm(forms.ModelForm):
                 f"Currently {self.instance.hint}. Enter a new value to replace it; "
                 "leave empty to keep it."
             )
-        if "is_active" in self.fields:
+        if "is_active" in self.fields and self.scope != Scope.PLATFORM:
             self.fields[
                 "is_active"
             ].help_text = "Activating it turns off the other key of this agent for the same owner."
+        if "weight" in self.fields:
+            self.fields["weight"].required = False
 
     @property
     def adding(self) -> bool:
@@ -86,9 +88,27 @@ class CredentialAdminForm(forms.ModelForm):
             problem = format_problem(agent_type, kind, secret)
             if problem:
                 self.add_error("new_secret", problem)
-        if self.adding and agent_type and kind:
+        if "weight" in self.fields and data.get("weight") is None:
+            data["weight"] = self.instance.weight or 1
+        if self.scope == Scope.PLATFORM and agent_type:
+            self._refuse_duplicate_label(agent_type)
+        elif self.adding and agent_type and kind:
             self._refuse_duplicate(agent_type, kind, data.get("owner"), data.get("project"))
         return data
+
+    def clean_weight(self) -> int | None:
+        weight = self.cleaned_data.get("weight")
+        if weight is not None and weight < 1:
+            raise forms.ValidationError("A key's weight is at least 1.")
+        return weight
+
+    def _refuse_duplicate_label(self, agent_type: str) -> None:
+        label = self.cleaned_data.get("label") or ""
+        if _platform_label_taken(agent_type, label, other_than=self.instance.pk):
+            raise forms.ValidationError(
+                f"The platform already has a {AGENTS[agent_type].label} key labelled "
+                f"{label or PRIMARY_LABEL!r}; open it to replace its secret, or choose another label."
+            )
 
     def _refuse_duplicate(self, agent_type: str, kind: str, owner: Any, project: Any) -> None:
         if self.scope == Scope.USER and owner is None:
@@ -110,3 +130,12 @@ class CredentialAdminForm(forms.ModelForm):
                 f"{target_label(self.scope, owner, project).capitalize()} already has a "
                 f"{dict(KIND_CHOICES)[kind]} for {agent}; open it to replace its secret."
             )
+
+
+def _platform_label_taken(agent_type: str, label: str, other_than: int | None) -> bool:
+    taken = Credential.objects.filter(
+        scope=Scope.PLATFORM, agent_type=agent_type, label=label or PRIMARY_LABEL
+    )
+    if other_than is not None:
+        taken = taken.exclude(pk=other_than)
+    return taken.exists()

@@ -39,6 +39,10 @@ class Project(models.Model):
             )
 
 
+# The label a platform key gets when none is given: its pool's first member (SPEC 21).
+PRIMARY_LABEL = "primary"
+
+
 class Scope(models.TextChoices):
     USER = "user", "User"
     PROJECT = "project", "Project"
@@ -114,6 +118,7 @@ class Credential(models.Model):
         "agent_type",
         "kind",
         "label",
+        "weight",
         "is_active",
         "key_id",
         "hint",
@@ -137,6 +142,10 @@ class Credential(models.Model):
     agent_type = models.CharField(max_length=32, choices=AGENT_CHOICES)
     kind = models.CharField(max_length=16, choices=KIND_CHOICES, default=API_KEY)
     label = models.CharField(max_length=100, blank=True)
+    # Platform keys: the key's share of the requests among the pool's healthy keys.
+    weight = models.PositiveSmallIntegerField(
+        default=1, help_text="Platform keys: its share of requests among the healthy keys."
+    )
     secret = SealedSecretField()
     key_id = models.CharField(max_length=16, db_index=True, editable=False)
     last4 = models.CharField(max_length=4, blank=True, editable=False)
@@ -191,11 +200,17 @@ class Credential(models.Model):
                 name="credential_one_active_per_project_agent",
                 violation_error_message="Only one credential per agent can be active for a project.",
             ),
+            # The platform holds a pool of keys per agent (SPEC 21), each named by its label.
             models.UniqueConstraint(
-                fields=["agent_type"],
-                condition=Q(scope=Scope.PLATFORM, is_active=True),
-                name="credential_one_active_per_platform_agent",
-                violation_error_message="Only one platform credential per agent can be active.",
+                fields=["agent_type", "label"],
+                condition=Q(scope=Scope.PLATFORM),
+                name="credential_one_per_platform_agent_label",
+                violation_error_message="The platform already has a key of this label for this agent.",
+            ),
+            models.CheckConstraint(
+                name="credential_weight_positive",
+                condition=Q(weight__gte=1),
+                violation_error_message="A key's weight is at least 1.",
             ),
         ]
 

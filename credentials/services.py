@@ -9,7 +9,7 @@ from audit.services import SecretChange, audit_record, audit_snapshot
 from catalog.agents import get_agent
 from credentials.encryption import UnreadableSecret
 from credentials.formats import check_secret_format
-from credentials.models import Credential, Scope
+from credentials.models import PRIMARY_LABEL, Credential, Scope
 
 
 def snapshot(credential: Credential, secret: SecretChange | None = None) -> dict[str, Any]:
@@ -39,7 +39,10 @@ def _secret_change(credential: Credential | None, secret: str) -> SecretChange:
 
 
 def _deactivate_siblings(credential: Credential, actor: Any, actor_label: str) -> None:
-    """Turn off the other active rows of the same scope target and agent (one active each)."""
+    """Turn off the other active rows of the same scope target and agent (one active each
+    for a user or a project; the platform holds a pool of active keys)."""
+    if credential.scope == Scope.PLATFORM:
+        return
     siblings = (
         credential.target_rows()
         .filter(agent_type=credential.agent_type, is_active=True)
@@ -72,27 +75,35 @@ def credential_save(
     owner: Any = None,
     project: Any = None,
     label: str | None = None,
+    weight: int | None = None,
     active: bool = True,
     actor: Any = None,
     actor_label: str = "",
 ) -> tuple[Credential, bool]:
-    """Create the row for (scope target, agent, kind) or replace its secret.
+    """Create the row for (scope target, agent, kind) — for the platform's pool: (agent,
+    label) — or replace its secret.
 
     Raises `UnknownAgent` / `CredentialFormatError` for values that cannot work. An active
-    row turns the target's other rows for this agent off. Returns (row, created). `actor`
-    is the user making the change; without one, `actor_label` names the command.
+    user or project row turns the target's other rows for this agent off. Returns (row,
+    created). `actor` is the user making the change; without one, `actor_label` names the
+    command.
     """
     get_agent(agent_type)
     check_secret_format(agent_type, kind, secret)
     if scope == Scope.PROJECT:
         owner = project.owner
+    if scope == Scope.PLATFORM:
+        label = label or PRIMARY_LABEL
     credential = (
         Credential.objects.for_target(
             scope=scope,
             owner_id=owner.pk if owner is not None else None,
             project_id=project.pk if project is not None else None,
         )
-        .filter(agent_type=agent_type, kind=kind)
+        .filter(
+            agent_type=agent_type,
+            **({"label": label} if scope == Scope.PLATFORM else {"kind": kind}),
+        )
         .select_for_update()
         .first()
     )
@@ -112,8 +123,11 @@ def credential_save(
         # The row's own owner and project (it was found by them), now loaded for the event.
         credential.owner, credential.project = owner, project
     credential.set_secret(secret)
+    credential.kind = kind
     if label is not None:
         credential.label = label
+    if weight is not None:
+        credential.weight = weight
     credential.is_active = active
     credential.updated_by = actor
     if active:
@@ -155,16 +169,24 @@ def credential_set_active(
 
 
 @transaction.atomic
-def credential_relabel(
-    *, credential: Credential, label: str, actor: Any = None, actor_label: str = ""
+def credential_edit(
+    *,
+    credential: Credential,
+    label: str,
+    weight: int | None = None,
+    actor: Any = None,
+    actor_label: str = "",
 ) -> bool:
-    """Change a row's label (its secret untouched). Returns whether it changed."""
-    if credential.label == label:
+    """Change a row's label or weight (its secret untouched). Returns whether it changed."""
+    weight = credential.weight if weight is None else weight
+    if credential.scope == Scope.PLATFORM:
+        label = label or PRIMARY_LABEL
+    if (credential.label, credential.weight) == (label, weight):
         return False
     before = snapshot(credential)
-    credential.label = label
+    credential.label, credential.weight = label, weight
     credential.updated_by = actor
-    credential.save(update_fields=["label", "updated_by", "updated_at"])
+    credential.save(update_fields=["label", "weight", "updated_by", "updated_at"])
     _event(
         credential,
         AuditAction.UPDATED,

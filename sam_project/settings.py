@@ -342,6 +342,13 @@ AI_PROXY_MAX_BODY_BYTES = _read(
 AI_PROXY_KEY_CACHE_SECONDS = _read(
     env.float, "AI_PROXY_KEY_CACHE_SECONDS", "a number of seconds", default=30.0
 )
+# Before the first byte reaches the client, a failed upstream request (429, 529, 5xx, no
+# connection) is tried again on another healthy platform key: at most this many tries in all,
+# within this many seconds, waits for `retry-after` included (SPEC 21).
+AI_PROXY_UPSTREAM_ATTEMPTS = _read(env.int, "AI_PROXY_UPSTREAM_ATTEMPTS", "an integer", default=3)
+AI_PROXY_RETRY_BUDGET_SECONDS = _read(
+    env.float, "AI_PROXY_RETRY_BUDGET_SECONDS", "a number of seconds", default=20.0
+)
 # The proxy's own middleware under /ai/ (natively async; see ai_proxy.asgi).
 AI_PROXY_MIDDLEWARE = [
     "sam_project.middleware.proxy_request_id_middleware",

@@ -65,6 +65,8 @@ def add_credential(
     project: Project | None = None,
     kind: str = "api-key",
     active: bool = True,
+    label: str | None = None,
+    weight: int | None = None,
 ) -> Credential:
     credential, _created = credential_save(
         scope=scope,
@@ -74,5 +76,7 @@ def add_credential(
         owner=owner,
         project=project,
         active=active,
+        label=label,
+        weight=weight,
     )
     return credential

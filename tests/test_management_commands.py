@@ -78,6 +78,7 @@ def test_set_credential_reads_the_secret_from_stdin_and_prints_no_secret(alice, 
         "agent": "claude-code",
         "kind": "api-key",
         "hint": "…wxyz",
+        "label": "",
         "active": True,
     }
     assert credential.reveal_secret() == "sk-ant-api03-from-stdin-000000wxyz"
@@ -112,7 +113,49 @@ def test_set_credential_for_the_platform(db, monkeypatch):
     )
 
     assert printed["scope"] == "platform"
+    assert (printed["label"], printed["weight"]) == ("primary", 1)
     assert Credential.objects.get().owner is None
+
+
+def test_set_credential_adds_platform_keys_to_the_pool_by_label_and_replaces_one(db, monkeypatch):
+    def platform(label, secret, **options):
+        return run(
+            "set_credential",
+            scope="platform",
+            agent="claude-code",
+            label=label,
+            stdin=secret,
+            monkeypatch=monkeypatch,
+            **options,
+        )
+
+    first = platform("east", "sk-ant-api03-east-key-000000000001")
+    second = platform("west", "sk-ant-api03-west-key-000000000002", weight=3)
+    again = platform("west", "sk-ant-api03-west-key-000000000003")
+
+    assert first["id"] != second["id"] == again["id"]
+    assert (second["weight"], again["weight"]) == (3, 3)
+    assert again["hint"] == "…0003"
+    pool = Credential.objects.filter(scope="platform", is_active=True).order_by("label")
+    assert [(row.label, row.weight) for row in pool] == [("east", 1), ("west", 3)]
+    assert pool[1].reveal_secret() == "sk-ant-api03-west-key-000000000003"
+
+
+@pytest.mark.parametrize(
+    "options", [{"scope": "user", "user": "alice", "weight": 2}, {"scope": "platform", "weight": 0}]
+)
+def test_set_credential_takes_a_weight_of_at_least_one_for_platform_keys_only(
+    alice, monkeypatch, options
+):
+    with pytest.raises(CommandError, match="--weight is for platform keys"):
+        run(
+            "set_credential",
+            agent="claude-code",
+            stdin="sk-ant-api03-some-key-000000000001",
+            monkeypatch=monkeypatch,
+            **options,
+        )
+    assert not Credential.objects.exists()
 
 
 @pytest.mark.parametrize(

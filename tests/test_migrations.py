@@ -44,9 +44,9 @@ LATEST = [
     *CONTRIB,
     ("audit", "0001_initial"),
     ("catalog", "0003_cache_prices_and_policy"),
-    ("credentials", "0005_events_into_the_audit_trail"),
+    ("credentials", "0006_platform_key_pool"),
     ("workspaces", "0003_move_out_project"),
-    ("ai_proxy", "0004_token_kinds"),
+    ("ai_proxy", "0005_platform_key_health"),
 ]
 
 
@@ -206,6 +206,33 @@ def test_a_first_release_database_migrates_without_losing_a_row(first_release: A
         ("credentials", "change_project"),
         ("credentials", "view_credentialevent"),
     ]
+
+
+def test_todays_platform_keys_become_their_pools_first_members(first_release: Any) -> None:
+    credential = first_release.get_model("credentials", "Credential")
+
+    def platform(agent: str, active: bool, label: str = "") -> int:
+        row = credential.objects.create(
+            scope="platform",
+            agent_type=agent,
+            kind="api-key",
+            label=label,
+            is_active=active,
+            secret=SealedSecret(key_id="k1", token=f"ciphertext-{agent}-{active}-{label}"),
+            key_id="k1",
+        )
+        return int(row.pk)
+
+    active = platform("claude-code", True)
+    spare = platform("claude-code", False)
+    labelled = platform("openai-codex", True, label="ops")
+
+    new = _migrate(LATEST)
+
+    rows = new.get_model("credentials", "Credential").objects.in_bulk()
+    assert (rows[active].label, rows[active].weight, rows[active].is_active) == ("primary", 1, True)
+    assert (rows[spare].label, rows[spare].is_active) == (f"key-{spare}", False)
+    assert rows[labelled].label == "ops"
 
 
 def test_every_credential_event_moves_into_the_audit_trail(first_release: Any) -> None:

@@ -8,6 +8,9 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('ai_proxy', '0003_move_out_catalog_and_project'),
+        # Its tables are rebuilt on SQLite with a reference to the project table: after that
+        # table has its final name (and, undone, before it gets its old one back).
+        ('credentials', '0004_rename_project_table'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

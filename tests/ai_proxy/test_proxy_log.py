@@ -56,7 +56,9 @@ def test_a_stream_is_logged_when_it_ends(proxy: LiveProxy, caplog):
     assert line.ttfb_ms <= line.latency_ms
 
 
-def test_refusals_and_upstream_failures_are_logged_with_their_code(proxy: LiveProxy, caplog):
+def test_refusals_and_upstream_failures_are_logged_with_their_code(
+    proxy: LiveProxy, caplog, one_try
+):
     proxy.upstream.answer_next(Fail(503, "overloaded_error"))
     proxy.post("v1/chat/completions", CHAT, token="")
     proxy.post("v1/chat/completions", CHAT)

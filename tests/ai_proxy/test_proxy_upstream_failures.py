@@ -39,7 +39,7 @@ def test_an_upstream_refusal_reaches_the_client_as_the_provider_sent_it(proxy: L
     assert "x-internal" not in response.headers
 
 
-def test_an_upstream_rate_limit_passes_its_type_and_retry_after_on(proxy: LiveProxy):
+def test_an_upstream_rate_limit_passes_its_type_and_retry_after_on(proxy: LiveProxy, one_try):
     proxy.upstream.answer_next(
         Fail(
             429,
@@ -82,7 +82,7 @@ def test_an_upstream_error_that_is_not_json_is_passed_on_as_it_came(proxy: LiveP
     assert response.json() == {"error": {"type": "not_found_error", "message": "?"}}
 
 
-def test_an_upstream_refusal_body_is_never_logged(proxy: LiveProxy, caplog):
+def test_an_upstream_refusal_body_is_never_logged(proxy: LiveProxy, caplog, one_try):
     proxy.upstream.answer_next(Fail(500, "api_error", message="internal detail: org-123"))
 
     assert proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE).status_code == 500
@@ -236,7 +236,7 @@ def test_context_length_exceeded_reaches_the_openai_sdk_in_the_providers_words(p
 
 @pytest.mark.parametrize("client", ["anthropic", "openai"])
 def test_a_rate_limited_key_reaches_both_sdks_with_retry_after_and_its_headers(
-    proxy: LiveProxy, client
+    proxy: LiveProxy, client, one_try
 ):
     proxy.upstream.answer_next(RateLimited(retry_after=7))
 

@@ -142,7 +142,7 @@ def test_count_tokens_is_not_metered(proxy: LiveProxy):
 
 
 @pytest.mark.parametrize(("path", "body", "_model", "_route"), ROUTES)
-def test_upstream_errors_are_not_metered(proxy: LiveProxy, path, body, _model, _route):
+def test_upstream_errors_are_not_metered(proxy: LiveProxy, path, body, _model, _route, one_try):
     proxy.upstream.answer_next(Fail(status=500))
 
     assert proxy.post(path, body).status_code == 500

@@ -51,7 +51,7 @@ def one_of_each(admin_user, alice, ws):
 ALL = sorted(
     [
         "User claude-code api-key …AAAA of alice",
-        "Platform claude-code api-key …CCCC",
+        "Platform claude-code api-key …CCCC (primary)",
         "AI proxy settings",
         "gpt-4.1",
         "limits for alice",
@@ -126,7 +126,7 @@ def test_the_list_filters_by_target_type_named_as_people_read_it(client, admin_u
     } <= choices
     labels = listed(client.get(EVENTS, {"target_type": "credentials.credential"}))
     assert labels == [
-        "Platform claude-code api-key …CCCC",
+        "Platform claude-code api-key …CCCC (primary)",
         "User claude-code api-key …AAAA of alice",
     ]
 
@@ -135,7 +135,7 @@ def test_the_list_filters_by_actor_kind_and_by_actor(client, admin_user, one_of_
     client.force_login(admin_user)
     by_system = listed(client.get(EVENTS, {"actor_kind__exact": "system"}))
     assert by_system == [
-        "Platform claude-code api-key …CCCC",
+        "Platform claude-code api-key …CCCC (primary)",
         "User claude-code api-key …AAAA of alice",
     ]
     by_admin = listed(client.get(EVENTS, {"actor_user__id__exact": admin_user.pk}))

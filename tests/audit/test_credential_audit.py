@@ -64,6 +64,7 @@ def test_an_admin_adding_a_platform_key_records_who_and_what_but_not_the_key(cli
         "agent_type": "claude-code",
         "kind": "api-key",
         "label": "production",
+        "weight": 1,
         "is_active": True,
         "key_id": credential.key_id,
         "hint": "…CCCC",

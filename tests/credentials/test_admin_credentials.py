@@ -346,19 +346,61 @@ def test_the_audit_trail_page_filters_by_credential(client, admin_user, alice, b
     assert "…DDDD" not in html
 
 
-def test_adding_an_active_key_turns_off_the_agents_active_platform_key(client, admin_user):
-    old = add_credential(Scope.PLATFORM, "claude-code", CLAUDE_PLATFORM_KEY)
+def test_a_second_platform_key_joins_the_pool_and_a_taken_label_is_refused(client, admin_user):
+    first = add_credential(Scope.PLATFORM, "claude-code", CLAUDE_PLATFORM_KEY)
+    client.force_login(admin_user)
+    second = form(
+        agent_type="claude-code",
+        kind="api-key",
+        label="second",
+        weight="3",
+        new_secret="sk-ant-api03-second-platform-key-7777",
+        is_active="on",
+    )
+
+    assert client.post(PLATFORM + "add/", second).status_code == 302
+    taken = client.post(PLATFORM + "add/", {**second, "label": "primary"})
+
+    first.refresh_from_db()
+    assert first.is_active
+    added = Credential.objects.get(scope=Scope.PLATFORM, label="second")
+    assert (added.is_active, added.weight) == (True, 3)
+    assert taken.status_code == 200
+    assert "already has a Claude Code key labelled &#x27;primary&#x27;" in taken.content.decode()
+    listing = client.get(PLATFORM).content.decode()
+    assert "second" in listing
+    assert "primary" in listing
+
+
+def test_renaming_a_platform_key_to_a_taken_label_is_refused_not_a_500(client, admin_user):
+    add_credential(Scope.PLATFORM, "claude-code", CLAUDE_PLATFORM_KEY)
+    other = add_credential(
+        Scope.PLATFORM, "claude-code", "sk-ant-api03-second-platform-key-7777", label="second"
+    )
+    client.force_login(admin_user)
+
+    response = client.post(
+        f"{PLATFORM}{other.pk}/change/",
+        form(label="primary", weight="1", is_active="on", new_secret=""),
+    )
+
+    assert response.status_code == 200
+    other.refresh_from_db()
+    assert other.label == "second"
+
+
+def test_a_weight_below_one_is_refused_by_the_form(client, admin_user):
     client.force_login(admin_user)
     response = client.post(
         PLATFORM + "add/",
         form(
             agent_type="claude-code",
-            kind="oauth-token",
-            new_secret="sk-ant-oat01-platform-oauth-token-00000000",
+            kind="api-key",
+            label="light",
+            weight="0",
+            new_secret=CLAUDE_PLATFORM_KEY,
             is_active="on",
         ),
     )
-    assert response.status_code == 302
-    old.refresh_from_db()
-    assert not old.is_active
-    assert Credential.objects.get(is_active=True).kind == "oauth-token"
+    assert response.status_code == 200
+    assert not Credential.objects.exists()

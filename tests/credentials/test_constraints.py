@@ -65,11 +65,17 @@ def test_at_most_one_active_row_per_user_and_agent(alice):
     assert_refused(raw_row(scope=Scope.USER, owner=alice, kind="oauth-token"))
 
 
-def test_at_most_one_active_platform_row_per_agent():
+def test_the_platform_holds_a_pool_of_keys_per_agent_one_per_label():
     raw_row(scope=Scope.PLATFORM, label="first").save()
-
-    assert_refused(raw_row(scope=Scope.PLATFORM, label="second"))
+    raw_row(scope=Scope.PLATFORM, label="second").save()  # active too: a pool
     raw_row(scope=Scope.PLATFORM, label="spare", is_active=False).save()
+
+    assert_refused(raw_row(scope=Scope.PLATFORM, label="second", is_active=False))
+    assert Credential.objects.filter(scope=Scope.PLATFORM, is_active=True).count() == 2
+
+
+def test_a_key_weight_is_at_least_one():
+    assert_refused(raw_row(scope=Scope.PLATFORM, label="light", weight=0))
 
 
 def test_saving_an_active_key_switches_the_other_kind_off(alice):
@@ -98,9 +104,8 @@ def test_saving_again_replaces_the_secret_of_the_same_row(alice):
     assert actions == ["created", "updated"]
 
 
-def test_activating_a_platform_row_switches_the_active_one_off():
+def test_activating_a_platform_key_adds_it_to_the_pool_and_keeps_the_others():
     active = add_credential(Scope.PLATFORM, "claude-code", CLAUDE_PLATFORM_KEY)
-    active.label = "old"
     spare = raw_row(scope=Scope.PLATFORM, label="new", is_active=False)
     spare.save()
 
@@ -108,8 +113,24 @@ def test_activating_a_platform_row_switches_the_active_one_off():
 
     active.refresh_from_db()
     assert spare.is_active
-    assert not active.is_active
-    assert Credential.objects.filter(scope=Scope.PLATFORM, is_active=True).count() == 1
+    assert active.is_active
+    assert not events_of(active).filter(action=AuditAction.DEACTIVATED).exists()
+
+
+def test_saving_a_platform_key_adds_a_label_or_replaces_the_key_of_that_label():
+    primary = add_credential(Scope.PLATFORM, "claude-code", CLAUDE_PLATFORM_KEY)
+    second = add_credential(
+        Scope.PLATFORM, "claude-code", "sk-ant-api03-second-key-2222", label="second", weight=3
+    )
+    replaced = add_credential(
+        Scope.PLATFORM, "claude-code", "sk-ant-api03-replacement-key-9999", label="second"
+    )
+
+    assert primary.label == "primary"
+    assert second.pk == replaced.pk != primary.pk
+    assert replaced.weight == 3  # a replaced secret keeps its weight
+    assert replaced.reveal_secret() == "sk-ant-api03-replacement-key-9999"
+    assert Credential.objects.filter(scope=Scope.PLATFORM, is_active=True).count() == 2
 
 
 def test_deleting_keeps_the_audit_trail(alice):

@@ -47,8 +47,8 @@ monotonic time each body chunk was sent);
 nothing listens. `prompt_cache` holds the cached prefixes (`min_tokens`, `clear()`).
 
 In tests use the fixtures of `tests.fakes.fixtures`. Standalone (benchmarks):
-`python -m tests.fakes.upstream [--delay S] [--chunks N] [--chunk-delay S] [--stamp]`
-prints its URL on the first line of stdout and serves until killed.
+`python -m tests.fakes.upstream [--delay S] [--chunks N] [--chunk-delay S] [--stamp]
+[--overloaded-key K]` prints its URL on the first line of stdout and serves until killed.
 """
 
 import argparse
@@ -279,6 +279,11 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=None, help="text deltas per stream")
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between deltas")
     parser.add_argument("--stamp", action="store_true", help="deltas carry their send time")
+    parser.add_argument(
+        "--overloaded-key",
+        default=None,
+        help="answer requests with this key 529 at once, with retry-after: 0",
+    )
     options = parser.parse_args()
     fake = FakeUpstream(
         Reply(
@@ -288,6 +293,10 @@ def main() -> None:
             stamp=options.stamp,
         )
     )
+    if options.overloaded_key:
+        fake.key_defaults[options.overloaded_key] = Fail(
+            529, "overloaded_error", headers={"retry-after": "0"}
+        )
     # Nothing reads the records in this mode; keep memory flat over a long run.
     fake.received = _Discard()
     fake.start(options.port)

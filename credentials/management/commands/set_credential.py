@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.agents import AGENTS, API_KEY, CREDENTIAL_KINDS, UnknownAgent
 from credentials.formats import CredentialFormatError
-from credentials.models import Project, Scope
+from credentials.models import PRIMARY_LABEL, Project, Scope
 from credentials.services import credential_save
 
 
@@ -24,12 +24,26 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="Username (required for user and project scope).")
         parser.add_argument("--project", help="Name of a project of --user (project scope).")
         parser.add_argument("--kind", default=API_KEY, choices=list(CREDENTIAL_KINDS))
-        parser.add_argument("--label", default=None)
+        parser.add_argument(
+            "--label",
+            default=None,
+            help="A name for the key. Platform keys: the key of the agent's pool to add (a new "
+            f"label) or replace (an existing one); default {PRIMARY_LABEL!r}.",
+        )
+        parser.add_argument(
+            "--weight",
+            type=int,
+            default=None,
+            help="Platform keys: its share of requests among the pool's healthy keys (default 1).",
+        )
         parser.add_argument("--inactive", action="store_true", help="Store it switched off.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         scope = options["scope"]
         owner, project = self._target(scope, options["user"], options["project"])
+        weight = options["weight"]
+        if weight is not None and (scope != Scope.PLATFORM or weight < 1):
+            raise CommandError("--weight is for platform keys, and at least 1.")
         secret = self._read_secret()
         try:
             credential, _created = credential_save(
@@ -40,23 +54,24 @@ class Command(BaseCommand):
                 owner=owner,
                 project=project,
                 label=options["label"],
+                weight=weight,
                 active=not options["inactive"],
                 actor_label="set_credential",
             )
         except (CredentialFormatError, UnknownAgent) as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(
-            json.dumps(
-                {
-                    "id": credential.pk,
-                    "scope": credential.scope,
-                    "agent": credential.agent_type,
-                    "kind": credential.kind,
-                    "hint": credential.hint,
-                    "active": credential.is_active,
-                }
-            )
-        )
+        printed = {
+            "id": credential.pk,
+            "scope": credential.scope,
+            "agent": credential.agent_type,
+            "kind": credential.kind,
+            "hint": credential.hint,
+            "label": credential.label,
+            "active": credential.is_active,
+        }
+        if scope == Scope.PLATFORM:
+            printed["weight"] = credential.weight
+        self.stdout.write(json.dumps(printed))
 
     def _target(
         self, scope: str, username: str | None, project_name: str | None
