@@ -129,6 +129,8 @@ def database(
         "AI_PROXY_RATE_LIMIT_RPM": "100000000",
         "AI_PROXY_DAILY_INPUT_TOKENS": "1000000000000",
         "AI_PROXY_DAILY_OUTPUT_TOKENS": "1000000000000",
+        "AI_PROXY_DAILY_COST_CAP_USD": "1000000000",
+        "AI_PROXY_MAX_PARALLEL_REQUESTS": "100000",
         # The production default: one JSON line per request, written (to the log file).
         "LOG_LEVEL": "INFO",
     }
