@@ -32,6 +32,7 @@ class Meter:
     label: str
     used: int | Decimal
     limit: int | Decimal | None  # None: no limit of this kind
+    hint: str = ""  # what it counts, when the label alone does not say
 
     @property
     def money(self) -> bool:
@@ -57,7 +58,7 @@ class Meter:
     def text(self) -> str:
         if self.limit is None:
             return f"{self._shown(self.used)} (no daily limit)"
-        return f"{self._shown(self.used)} of {self._shown(self.limit)} ({self.percent} %)"
+        return f"{self._shown(self.used)} of {self._shown(self.limit)} ({self.percent}%)"
 
     # The <meter> element's attributes: plain numbers, the value held within the range.
     @property
@@ -114,12 +115,19 @@ def usage_today(*, user: Any, now: datetime | None = None) -> UsageToday:
     meters = [
         Meter(
             "input_tokens",
-            "Input tokens (uncached input and cache writes; cache reads do not count)",
+            "Input tokens",
             day.input_tokens,
             limits.daily_input_tokens,
+            hint="uncached input and cache writes; cache reads do not count",
         ),
         Meter("output_tokens", "Output tokens", day.output_tokens, limits.daily_output_tokens),
-        Meter("cost_usd", "Spend (catalog prices)", day.cost_usd, limits.daily_cost_cap_usd),
+        Meter(
+            "cost_usd",
+            "Spend",
+            day.cost_usd,
+            limits.daily_cost_cap_usd,
+            hint="every kind at the catalog's prices, cache reads included",
+        ),
     ]
     own_keys = [
         OwnKeyUsage(paid_by, words, totals[paid_by])

@@ -300,8 +300,8 @@ def test_rows_recorded_before_the_kinds_were_split_are_counted_as_recorded_and_f
     page = tables(response)
 
     assert (
-        "2 requests recorded before cache tokens were counted apart: their input includes "
-        "cache writes and reads (40,000 tokens), and the cache hit rate leaves them out."
+        "2 requests recorded before cache tokens were counted apart: their input "
+        "(40,000 tokens) includes cache writes and reads, and the cache hit rate leaves them out."
     ) in html
     models = rows_by_name(page["usage-table usage-models"])
     # Counted as recorded; the hit rate is bob's alone: 9,000 / 10,000.

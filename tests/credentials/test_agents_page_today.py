@@ -88,11 +88,11 @@ def test_the_panel_shows_todays_platform_usage_against_each_limit_as_a_bar(alice
     assert response.status_code == 200
     found = meters(response)
     # The input budget counts uncached input and cache writes, not cache reads.
-    assert found["input_tokens"]["text"] == "50,000 tokens of 100,000 tokens (50 %)"
+    assert found["input_tokens"]["text"] == "50,000 tokens of 100,000 tokens (50%)"
     assert (found["input_tokens"]["value"], found["input_tokens"]["max"]) == ("50000", "100000")
-    assert found["output_tokens"]["text"] == "12,000 tokens of 50,000 tokens (24 %)"
+    assert found["output_tokens"]["text"] == "12,000 tokens of 50,000 tokens (24%)"
     assert (found["output_tokens"]["value"], found["output_tokens"]["max"]) == ("12000", "50000")
-    assert found["cost_usd"]["text"] == "USD 1.25 of USD 5.00 (25 %)"
+    assert found["cost_usd"]["text"] == "USD 1.25 of USD 5.00 (25%)"
     cost = found["cost_usd"]
     assert (Decimal(cost["value"]), Decimal(cost["max"])) == (Decimal("1.25"), Decimal(5))
     text = panel(response)
@@ -111,9 +111,9 @@ def test_the_bars_use_the_proxy_settings_limits_without_an_override(alice_client
 
     found = meters(alice_client.get(PAGE))
 
-    assert found["input_tokens"]["text"] == "250,000 tokens of 1,000,000 tokens (25 %)"
-    assert found["output_tokens"]["text"] == "100,000 tokens of 400,000 tokens (25 %)"
-    assert found["cost_usd"]["text"] == "USD 2.50 of USD 10.00 (25 %)"  # the default cap
+    assert found["input_tokens"]["text"] == "250,000 tokens of 1,000,000 tokens (25%)"
+    assert found["output_tokens"]["text"] == "100,000 tokens of 400,000 tokens (25%)"
+    assert found["cost_usd"]["text"] == "USD 2.50 of USD 10.00 (25%)"  # the default cap
 
 
 def test_a_reached_limit_is_said_in_words_and_the_bar_is_full(alice_client, alice):
@@ -123,7 +123,7 @@ def test_a_reached_limit_is_said_in_words_and_the_bar_is_full(alice_client, alic
     response = alice_client.get(PAGE)
 
     output = meters(response)["output_tokens"]
-    assert output["text"] == "1,250 tokens of 1,000 tokens (125 %)"
+    assert output["text"] == "1,250 tokens of 1,000 tokens (125%)"
     assert (output["value"], output["max"]) == ("1000", "1000")
     assert "Limit reached: the platform AI refuses your requests until 00:00 UTC." in panel(
         response
