@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from ai_proxy.limits import Limits, effective_limits, seconds_to_midnight, user_day
+from ai_proxy.limits import Limits, UserDay, effective_limits, seconds_to_midnight, user_day
 from ai_proxy.models import DailyUsage, PaidBy
 from ai_proxy.usage_stats import Totals
 from catalog.config import stored_config
@@ -101,18 +101,8 @@ class UsageToday:
         return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
-def usage_today(*, user: Any, now: datetime | None = None) -> UsageToday:
-    """Only `user`'s rows are read: the panel is theirs alone."""
-    now = now or timezone.now()
-    user_id = user.pk
-    day = user_day(user_id, now)
-    limits = effective_limits(stored_config(), day)
-    totals = {
-        row.paid_by: Totals.from_counts(row, row.requests)
-        for row in DailyUsage.objects.filter(user_id=user_id, day=now.date())
-    }
-    platform = totals.get(PaidBy.PLATFORM, Totals())
-    meters = [
+def _meters(day: UserDay, limits: Limits) -> list[Meter]:
+    return [
         Meter(
             "input_tokens",
             "Input tokens",
@@ -129,6 +119,19 @@ def usage_today(*, user: Any, now: datetime | None = None) -> UsageToday:
             hint="every kind at the catalog's prices, cache reads included",
         ),
     ]
+
+
+def usage_today(*, user: Any, now: datetime | None = None) -> UsageToday:
+    """Only `user`'s rows are read: the panel is theirs alone."""
+    now = now or timezone.now()
+    user_id = user.pk
+    day = user_day(user_id, now)
+    limits = effective_limits(stored_config(), day)
+    totals = {
+        row.paid_by: Totals.from_counts(row, row.requests)
+        for row in DailyUsage.objects.filter(user_id=user_id, day=now.date())
+    }
+    platform = totals.get(PaidBy.PLATFORM, Totals())
     own_keys = [
         OwnKeyUsage(paid_by, words, totals[paid_by])
         for paid_by, words in OWN_KEY_WORDS.items()
@@ -138,7 +141,7 @@ def usage_today(*, user: Any, now: datetime | None = None) -> UsageToday:
         day=now.date(),
         limits=limits,
         platform=platform,
-        meters=meters,
+        meters=_meters(day, limits),
         own_keys=own_keys,
         resets_in_seconds=seconds_to_midnight(now),
     )
