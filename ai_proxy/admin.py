@@ -20,8 +20,8 @@ from ai_proxy.key_health import (
     key_use_today,
     platform_key_health_id,
 )
-from ai_proxy.models import DailyUsage, PlatformKey, UsageRecord, UserProxyLimit
-from ai_proxy.usage_charts import model_colours, tokens_by_bucket_chart, top_users_chart
+from ai_proxy.models import DailyUsage, PaidBy, PlatformKey, UsageRecord, UserProxyLimit
+from ai_proxy.usage_charts import kind_bars_chart, model_colours, tokens_by_bucket_chart
 from ai_proxy.usage_stats import DEFAULT_PERIOD, PERIODS, usage_summary
 from audit.admin import AuditedAdmin
 from audit.models import AuditAction
@@ -50,7 +50,20 @@ class UserProxyLimitAdmin(SuperuserOnly, AuditedAdmin):
 
 @admin.register(DailyUsage)
 class DailyUsageAdmin(ReadOnlyAdmin):
-    list_display = ["day", "user", "requests", "input_tokens", "output_tokens", "cost_usd"]
+    list_display = [
+        "day",
+        "user",
+        "paid_by",
+        "requests",
+        "input_tokens",
+        "cache_write_5m_tokens",
+        "cache_write_1h_tokens",
+        "cache_read_tokens",
+        "output_tokens",
+        "cost_usd",
+        "pre_split",
+    ]
+    list_filter = ["paid_by", "pre_split"]
     search_fields = ["user__username"]
     list_select_related = ["user"]
     date_hierarchy = "day"
@@ -58,7 +71,8 @@ class DailyUsageAdmin(ReadOnlyAdmin):
 
 @admin.register(UsageRecord)
 class UsageRecordAdmin(ReadOnlyAdmin):
-    """Its list is the usage page: charts and totals for 24 h / 7 d / 30 d."""
+    """Its list is the usage page: charts and totals for 24 h / 7 d / 30 d, by model, user,
+    platform key and payer, in the token kinds of SPEC 20.1."""
 
     list_select_related = ["user", "workspace", "project"]
 
@@ -80,7 +94,11 @@ class UsageRecordAdmin(ReadOnlyAdmin):
                 "periods": PERIODS.values(),
                 "summary": summary,
                 "chart": tokens_by_bucket_chart(summary),
-                "users_chart": top_users_chart(summary.top_users),
+                "users_chart": kind_bars_chart(
+                    [(user.username, user.totals) for user in summary.top_users]
+                ),
+                "keys_chart": kind_bars_chart([(key.label, key.totals) for key in summary.by_key]),
+                "platform_keys": [key for key in summary.by_key if key.paid_by == PaidBy.PLATFORM],
                 "model_rows": [
                     (model, totals, colours[model]) for model, totals in summary.by_model
                 ],

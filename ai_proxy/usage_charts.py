@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from ai_proxy.usage_stats import Totals, UsageSummary, UserTotals
+from ai_proxy.usage_stats import Totals, UsageSummary
 
 # Colour-blind-friendly palette (Okabe-Ito, then two greys); models beyond it reuse it.
 PALETTE = [
@@ -23,8 +23,23 @@ PALETTE = [
     "#999999",
     "#666666",
 ]
-INPUT_COLOUR = "#0072B2"
-OUTPUT_COLOUR = "#E69F00"
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # in a sentence: "1,000 cache reads"
+    legend: str
+    colour: str
+    attribute: str  # of `Totals`
+
+
+# The token kinds, in the order bars stack them.
+KINDS = [
+    Kind("input", "input tokens (uncached)", "#0072B2", "input_tokens"),
+    Kind("cache writes", "cache writes", "#CC79A7", "cache_write_tokens"),
+    Kind("cache reads", "cache reads", "#009E73", "cache_read_tokens"),
+    Kind("output", "output tokens", "#E69F00", "output_tokens"),
+]
 
 WIDTH = 760
 HEIGHT = 280
@@ -105,6 +120,11 @@ class StackedBarChart:
         return (self.plot_left + self.plot_right) / 2, (self.plot_top + self.plot_bottom) / 2
 
 
+def kinds_text(totals: Totals) -> str:
+    """ "1,000 input, 200 cache writes, 9,000 cache reads, 300 output": each kind in words."""
+    return ", ".join(f"{getattr(totals, kind.attribute):,} {kind.name}" for kind in KINDS)
+
+
 def _bucket_key(bucket: date | datetime) -> str:
     return (
         bucket.strftime("%Y-%m-%dT%H:00Z") if isinstance(bucket, datetime) else bucket.isoformat()
@@ -169,8 +189,7 @@ def tokens_by_bucket_chart(summary: UsageSummary) -> StackedBarChart:
                     width=round(bar_width, 2),
                     height=round(height, 2),
                     colour=colours[model],
-                    title=f"{label} · {model}: {totals.tokens:,} tokens "
-                    f"({totals.input_tokens:,} in, {totals.output_tokens:,} out)",
+                    title=f"{label} · {model}: {totals.tokens:,} tokens ({kinds_text(totals)})",
                 )
             )
         groups.append(group)
@@ -189,14 +208,11 @@ def tokens_by_bucket_chart(summary: UsageSummary) -> StackedBarChart:
 
 
 @dataclass
-class UserBar:
-    username: str
+class KindBar:
+    label: str
     bar_y: float
     text_y: float
-    input_x: float
-    input_width: float
-    output_x: float
-    output_width: float
+    segments: list[Rect]
     value_x: float
     totals: Totals
 
@@ -204,8 +220,8 @@ class UserBar:
     def title(self) -> str:
         t = self.totals
         return (
-            f"{self.username}: {t.input_tokens:,} input and {t.output_tokens:,} output tokens, "
-            f"{t.requests:,} requests"
+            f"{self.label}: {t.tokens:,} tokens ({kinds_text(t)}), {t.requests:,} requests, "
+            f"cache hit rate {t.cache_hit_percent}"
         )
 
     @property
@@ -214,46 +230,61 @@ class UserBar:
 
 
 @dataclass
-class TopUsersChart:
+class KindBarsChart:
     width: int
     height: int
     label_x: int
     bar_height: int
-    bars: list[UserBar]
+    bars: list[KindBar]
     legend: list[LegendItem]
 
 
-def top_users_chart(users: list[UserTotals]) -> TopUsersChart:
-    """One horizontal bar per user (input then output tokens), the heaviest user on top."""
-    label_width, row_height, value_room = 140, 26, 150
+def kind_bars_chart(rows: list[tuple[str, Totals]]) -> KindBarsChart:
+    """One horizontal bar per row (a user, a key), stacked by token kind, in the order given;
+    bar lengths share one scale: the row with the most tokens fills the room."""
+    label_width, row_height, value_room = 170, 26, 150
     bar_room = WIDTH - label_width - value_room
-    peak = max((u.totals.tokens for u in users), default=0) or 1
+    peak = max((totals.tokens for _label, totals in rows), default=0) or 1
     bars = []
-    for index, user in enumerate(users):
-        input_width = bar_room * user.totals.input_tokens / peak
-        output_width = bar_room * user.totals.output_tokens / peak
+    for index, (label, totals) in enumerate(rows):
         top = index * row_height
+        x: float = label_width
+        segments = []
+        for kind in KINDS:
+            count = getattr(totals, kind.attribute)
+            if not count:
+                continue
+            width = bar_room * count / peak
+            segments.append(
+                Rect(
+                    x=round(x, 2),
+                    y=top + 4,
+                    width=round(width, 2),
+                    height=row_height - 8,
+                    colour=kind.colour,
+                    title=f"{label}: {count:,} {kind.name}",
+                )
+            )
+            x += width
         bars.append(
-            UserBar(
-                username=user.username,
+            KindBar(
+                label=label,
                 bar_y=top + 4,
                 text_y=top + 13,
-                input_x=label_width,
-                input_width=round(input_width, 2),
-                output_x=round(label_width + input_width, 2),
-                output_width=round(output_width, 2),
-                value_x=round(label_width + input_width + output_width + 6, 2),
-                totals=user.totals,
+                segments=segments,
+                value_x=round(x + 6, 2),
+                totals=totals,
             )
         )
-    return TopUsersChart(
+    return KindBarsChart(
         width=WIDTH,
-        height=max(len(users), 1) * row_height,
+        height=max(len(rows), 1) * row_height,
         label_x=label_width - 8,
         bar_height=row_height - 8,
         bars=bars,
-        legend=[
-            LegendItem("input tokens", INPUT_COLOUR),
-            LegendItem("output tokens", OUTPUT_COLOUR),
-        ],
+        legend=kinds_legend(),
     )
+
+
+def kinds_legend() -> list[LegendItem]:
+    return [LegendItem(kind.legend, kind.colour) for kind in KINDS]

@@ -1,4 +1,5 @@
-"""The user's agents page: which agents are ready and why, and the user's own keys.
+"""The user's agents page: which agents are ready and why, the user's usage today against
+their limits, and the user's own keys.
 
 Every view here needs a signed-in user and touches only that user's rows (another user's key
 id is a 404). Writes go through `credentials.services`; the page never shows a secret.
@@ -21,6 +22,7 @@ from credentials.models import Credential, Project, Scope
 from credentials.services import credential_delete, credential_save, credential_set_active
 from portal.forms import UserKeyForm
 from portal.readiness import agents_readiness
+from portal.usage import usage_today
 
 
 def user_keys(user: Any) -> Any:
@@ -67,6 +69,7 @@ def _page(
         "project": project,
         "projects": Project.objects.filter(owner_id=request.user.pk),
         "ready_count": sum(item.ready for item in readiness),
+        "today": usage_today(user=request.user),
         # A submission no card can show (an unknown agent) reports at the top of the page.
         "stray_errors": failed.errors
         if failed is not None and failed_agent not in AGENTS

@@ -165,6 +165,7 @@ def test_a_hundred_agents_at_once_share_a_bounded_set_of_redis_connections(
         REDIS_URL=django_settings.REDIS_URL,
         AI_PROXY_REDIS_CONNECTIONS="8",
         AI_PROXY_RATE_LIMIT_RPM="1000",
+        AI_PROXY_MAX_PARALLEL_REQUESTS="1000",  # the hundred are in flight at once
     )
     server = ServerProcess(env, tmp_path / "server.log").start()
     watcher = redis.Redis.from_url(django_settings.REDIS_URL)

@@ -3,8 +3,8 @@ the client, each user has a bounded number of requests in flight across workers,
 answers the client received as a success leave a usage row."""
 
 import asyncio
-import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -187,27 +187,34 @@ def test_the_slots_of_a_worker_that_died_are_taken_back(
     ws = make_workspace(alice)
     env = {**processes_env, "AI_PROXY_MAX_PARALLEL_REQUESTS": "1", "AI_PROXY_READ_TIMEOUT": "1.5"}
     fake_upstream.default = Hang()
+    # Both started first, so the survivor answers within moments of the death, well inside
+    # the dead worker's slot (twice the read timeout), however long a server takes to start.
     doomed = ServerProcess(env, tmp_path / "doomed.log").start()
-    headers = {"Authorization": f"Bearer {ws.token}"}
-    with pytest.raises(httpx.TransportError):
-        # The worker dies with the request in flight, its slot held.
-        httpx.post(
-            f"{doomed.url}/ai/anthropic/v1/messages",
-            json=CLAUDE_MESSAGE,
-            headers=headers,
-            timeout=httpx.Timeout(5, read=0.5),
-        )
-    assert doomed.process is not None
-    doomed.process.send_signal(signal.SIGKILL)
-    doomed.process.wait(10)
-    fake_upstream.default = Reply()
     survivor = ServerProcess(env, tmp_path / "survivor.log").start()
+    headers = {"Authorization": f"Bearer {ws.token}"}
     try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            in_flight = pool.submit(
+                httpx.post,
+                f"{doomed.url}/ai/anthropic/v1/messages",
+                json=CLAUDE_MESSAGE,
+                headers=headers,
+                timeout=30,
+            )
+            # Once the upstream has the request, the worker holds its slot (taken before).
+            deadline = time.monotonic() + 30
+            while not fake_upstream.received and time.monotonic() < deadline:
+                time.sleep(0.01)
+            doomed.kill()
+            with pytest.raises(httpx.TransportError):
+                in_flight.result()
+        fake_upstream.default = Reply()
         url = f"{survivor.url}/ai/anthropic/v1/messages"
         first = httpx.post(url, json=CLAUDE_MESSAGE, headers=headers, timeout=30)
         time.sleep(3.5)  # twice the read timeout: the dead worker's slot expires
         later = httpx.post(url, json=CLAUDE_MESSAGE, headers=headers, timeout=30)
     finally:
+        doomed.kill()
         survivor.stop()
 
     assert first.status_code == 429

@@ -49,6 +49,8 @@ def server_processes(transactional_db, model_catalog, fake_upstream):
         "AI_PROXY_ANTHROPIC_UPSTREAM": fake_upstream.url,
         "AI_PROXY_ANTHROPIC_API_KEY": ENV_ANTHROPIC_KEY,
         "AI_PROXY_RATE_LIMIT_RPM": "100000",
+        # Every request of the test is in flight at once: the cap on them is not what it tests.
+        "AI_PROXY_MAX_PARALLEL_REQUESTS": "1000",
     }
     ports = [free_port() for _ in range(PROCESSES)]
     processes = [

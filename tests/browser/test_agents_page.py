@@ -1,6 +1,11 @@
+import re
+from decimal import Decimal
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from ai_proxy.models import DailyUsage, UserProxyLimit
 from credentials.models import Credential, Scope
 from tests.browser.support import screenshot, sign_in
 from tests.support import CLAUDE_KEY, add_credential
@@ -56,11 +61,42 @@ def test_a_user_turns_a_key_off_and_deletes_it(page: Page, alice):
     assert not Credential.objects.exists()
 
 
+def a_day_of_usage(user):
+    """What a morning of Claude Code on the platform and a little on the user's key leave."""
+    today = timezone.now().date()
+    DailyUsage.objects.create(
+        user=user,
+        day=today,
+        requests=120,
+        input_tokens=60_000,
+        cache_write_5m_tokens=90_000,
+        cache_read_tokens=2_400_000,
+        output_tokens=36_000,
+        cost_usd=Decimal("2.1345"),
+    )
+    DailyUsage.objects.create(
+        user=user,
+        day=today,
+        paid_by="user",
+        requests=8,
+        input_tokens=12_000,
+        output_tokens=2_000,
+        cost_usd=Decimal("0.0660"),
+    )
+
+
 def test_the_agents_page_fits_a_phone_screen(phone: Page, alice):
     add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
     add_credential(Scope.USER, "mistral-vibe", MISTRAL_KEY, owner=alice)
+    a_day_of_usage(alice)
     sign_in(phone, "/accounts/login/", "alice", "alice-password-1")
     expect(state(phone, "mistral-vibe")).to_have_text("ready: your key")
+    meter = phone.locator("#today meter").first
+    expect(meter).to_be_visible()
+    box = meter.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= 390
     overflow = phone.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
@@ -73,8 +109,31 @@ def test_the_agents_page_fits_a_phone_screen(phone: Page, alice):
     screenshot(phone, "agents-page-phone")
 
 
+def test_the_today_panel_shows_the_day_against_the_limits_in_words_and_bars(page: Page, alice):
+    a_day_of_usage(alice)
+    UserProxyLimit.objects.create(user=alice, daily_input_tokens=500_000)
+    sign_in(page, "/accounts/login/", "alice", "alice-password-1")
+    panel = page.locator("#today")
+    expect(panel.locator("meter")).to_have_count(3)
+    # Input (60,000) and cache writes (90,000) count against the 500,000 budget; reads do not.
+    expect(panel.locator("[data-limit=input_tokens] .meter-text")).to_have_text(
+        "150,000 tokens of 500,000 tokens (30%)"
+    )
+    bar = panel.locator("[data-limit=input_tokens] meter")
+    expect(bar).to_have_accessible_name(re.compile("^Input tokens"))
+    assert bar.evaluate("meter => meter.value / meter.max") == 0.3
+    expect(panel.locator("[data-limit=cost_usd] .meter-text")).to_have_text(
+        "USD 2.13 of USD 10.00 (21%)"
+    )
+    expect(panel).to_contain_text("cache hit rate 94.1%")
+    expect(panel.locator(".own-keys")).to_contain_text(
+        "On your own keys: 14,000 tokens, USD 0.07, 8 requests"
+    )
+
+
 def test_the_users_own_key_shows_beside_the_agents_the_platform_runs(page: Page, alice, project):
     add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
+    a_day_of_usage(alice)
     sign_in(page, "/accounts/login/", "alice", "alice-password-1")
     expect(state(page, "claude-code")).to_have_text("ready: your key")
     expect(state(page, "openai-codex")).to_have_text("ready: platform AI — no key needed")
