@@ -87,7 +87,7 @@ async def upstream_open(
     tried: set[str] = set()
     failure: ProxyError | None = None
     while len(attempts) < tries:
-        healths = await key_health([key.health_id for key in keys])
+        healths = await _healths(keys)
         now = time.time()
         if failure is None and not any(health.usable(now) for health in healths):
             raise _no_usable_key(keys[0], healths, now)
@@ -111,7 +111,8 @@ async def upstream_open(
         except CONNECT_FAILURES as connect_failure:
             attempts.append(Attempt(key.label, failure=type(connect_failure).__name__))
             failure = failure_error(connect_failure)
-            await key_failed(key_id=key.health_id, status=None, error_type=failure.code)
+            if key.health_id:
+                await key_failed(key_id=key.health_id, status=None, error_type=failure.code)
             continue
         except aiohttp.ClientError as broken:
             # The request may have reached the provider (and cost): not tried again.
@@ -173,8 +174,17 @@ def _next_key(
     return key, max(waits)
 
 
+async def _healths(keys: list[UpstreamKey]) -> list[Health]:
+    """Each key's health; a key outside the pool (a workspace's own: no `health_id`) is
+    always healthy here, its failures its own."""
+    pooled = iter(await key_health([key.health_id for key in keys if key.health_id]))
+    return [next(pooled) if key.health_id else Health() for key in keys]
+
+
 async def _note(key: UpstreamKey, answered: UpstreamAnswered) -> None:
-    """What the provider's refusal says about the key, for every worker."""
+    """What the provider's refusal says about a pool key, for every worker."""
+    if not key.health_id:
+        return
     if answered.status in COOLING_STATUSES:
         await key_cool(
             key_id=key.health_id,

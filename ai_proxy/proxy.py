@@ -1,7 +1,8 @@
 """What the proxy does with one request, step by step (SPEC §9):
 
-kill switch → token → JSON object body → model → limits → upstream key → forward (tried
-again on another key while nothing has reached the client) → relay.
+kill switch → token → JSON object body → model → whose key (the workspace's own, SPEC 22.1,
+or the platform's pool) → limits → forward (tried again on another key while nothing has
+reached the client) → relay.
 
 Every refusal is a `ProxyError`, rendered in the route's dialect by `errors.error_response`.
 A usage record is committed before the end of the answer reaches the client (SPEC 20.3):
@@ -24,6 +25,7 @@ from ai_proxy.errors import (
     BadRequest,
     PayloadTooLarge,
     ProxyError,
+    UpstreamAnswered,
     refusal_response,
     stream_error_event,
 )
@@ -31,7 +33,7 @@ from ai_proxy.exchange import Exchange
 from ai_proxy.failover import upstream_open
 from ai_proxy.headers import forwarded_headers_check
 from ai_proxy.limits import enforce_limits
-from ai_proxy.models import PaidBy
+from ai_proxy.own_keys import own_key, own_key_verdict
 from ai_proxy.plans import Plan, catalog_model, plan
 from ai_proxy.policy import body_policy_apply
 from ai_proxy.upstream import READ_FAILURES, failure_error, upstream_keys
@@ -117,23 +119,36 @@ async def _forward(request: HttpRequest, exchange: Exchange) -> HttpResponseBase
     entry = catalog_model(body, route, config)
     if not isinstance(body.get("stream", False), bool):
         raise BadRequest("'stream' must be true or false.")
-    if exchange.paid_by == PaidBy.PLATFORM:
+    own = await own_key(exchange.token, route, entry.provider, config)
+    if own is not None:
+        exchange.paid_by = own.paid_by
+    else:
         await body_policy_apply(
             body=body, route=route, config=config, workspace_id=exchange.token.workspace_id
         )
     forward = plan(route, entry, body)
     exchange.planned(entry, forward, stream_requested=body.get("stream") is True)
     content = upstream_content(forward.body)
-    admitted = await enforce_limits(exchange.token, config, in_flight=route.metered)
-    exchange.slot = admitted.slot
-    opened = await upstream_open(
-        keys=await upstream_keys(entry.provider),
-        path=forward.upstream_path,
-        query=request.META.get("QUERY_STRING", ""),
-        content=content,
-        client_headers=request.headers,
-        attempts=exchange.attempts,
+    # The platform's daily budgets are for what the platform pays (SPEC 22.1).
+    admitted = await enforce_limits(
+        exchange.token, config, budgets=own is None, in_flight=route.metered
     )
+    exchange.slot = admitted.slot
+    try:
+        opened = await upstream_open(
+            keys=[own.key] if own is not None else await upstream_keys(entry.provider),
+            path=forward.upstream_path,
+            query=request.META.get("QUERY_STRING", ""),
+            content=content,
+            client_headers=request.headers,
+            attempts=exchange.attempts,
+        )
+    except UpstreamAnswered as refused:
+        if own is not None:
+            await own_key_verdict(own, refused.status)
+        raise
+    if own is not None:
+        await own_key_verdict(own, opened.response.status)
     response = opened.response
     content_type = response.headers.get("content-type", "application/json")
     if content_type.startswith("text/event-stream"):

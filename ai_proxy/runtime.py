@@ -155,9 +155,19 @@ async def runtime_close() -> None:
     await shared_state.close()
 
 
+_reset_hooks: list[Callable[[], None]] = []
+
+
+def on_runtime_reset(hook: Callable[[], None]) -> None:
+    """Have `runtime_reset` call `hook` too (a module's own memory: the own keys held)."""
+    _reset_hooks.append(hook)
+
+
 def runtime_reset() -> None:
     """Forget every value this process holds (tests: each one starts from the database)."""
     for held in _memos:
         held.clear()
+    for hook in _reset_hooks:
+        hook()
     shared_state.reset()
     upstream_proxy.cache_clear()

@@ -54,6 +54,16 @@ class ProxySettingsAdmin(SuperuserOnly, AuditedAdmin):
             },
         ),
         (
+            "How users' and projects' own API keys reach each agent",
+            {
+                "fields": [ProxySettings.delivery_field(a) for a in PROXY_ELIGIBLE_AGENTS],
+                "description": "direct: the key goes to the VM. proxy: it stays here, the "
+                "agent is pointed at the AI proxy, which sends the key upstream. Empty: "
+                "CREDENTIAL_DELIVERY from the environment. OAuth credentials always go "
+                "directly.",
+            },
+        ),
+        (
             "Limits per user (empty: the environment's value)",
             {
                 "fields": [

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from catalog.providers import Provider
 from catalog.routes import ANTHROPIC_MESSAGES, CHAT_COMPLETIONS, RESPONSES, Route
 
 API_KEY = "api-key"
@@ -33,6 +34,9 @@ class AgentSpec:
     proxy_route: Route | None = None
     default_model: str | None = None
     default_model_setting: str | None = None  # the env setting that overrides default_model
+    # The providers an API key of this agent is a key of: where the proxy may send a user's
+    # or project's key of it (SPEC 22.1). A Claude Code key never goes to OpenAI.
+    key_providers: tuple[Provider, ...] = ()
 
     @property
     def proxy_eligible(self) -> bool:
@@ -47,6 +51,10 @@ class AgentSpec:
         if self.default_model_setting is None:
             return None
         return getattr(settings, self.default_model_setting, "") or None
+
+    def key_serves(self, provider: str) -> bool:
+        """Whether an API key of this agent is a key of this provider."""
+        return provider in self.key_providers
 
     def serves(self, provider: str) -> bool:
         """Whether a catalog model of this provider can be this agent's proxy model."""
@@ -66,6 +74,7 @@ AGENTS: dict[str, AgentSpec] = {
             proxy_route=ANTHROPIC_MESSAGES,
             default_model="claude-sonnet-4-6",
             default_model_setting="AI_PROXY_DEFAULT_ANTHROPIC_MODEL",
+            key_providers=(Provider.ANTHROPIC,),
         ),
         AgentSpec(
             agent_type="openai-codex",
@@ -77,6 +86,7 @@ AGENTS: dict[str, AgentSpec] = {
             proxy_route=RESPONSES,
             default_model="gpt-4.1",
             default_model_setting="AI_PROXY_DEFAULT_OPENAI_MODEL",
+            key_providers=(Provider.OPENAI, Provider.OPENAI_COMPATIBLE),
         ),
         AgentSpec(
             agent_type="opencode",
@@ -88,6 +98,7 @@ AGENTS: dict[str, AgentSpec] = {
             proxy_route=CHAT_COMPLETIONS,
             default_model="gpt-4.1-mini",
             default_model_setting="AI_PROXY_DEFAULT_MODEL",
+            key_providers=(Provider.OPENAI, Provider.OPENAI_COMPATIBLE),
         ),
         AgentSpec(
             agent_type="google-gemini",

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from redis.exceptions import RedisError
 
 from catalog.agents import PROXY_ELIGIBLE_AGENTS, AgentSpec
-from catalog.models import CONFIG_CACHE_KEY, ModelCatalogEntry, ProxySettings
+from catalog.models import CONFIG_CACHE_KEY, Delivery, ModelCatalogEntry, ProxySettings
 
 logger = logging.getLogger(__name__)
 # What a cache that cannot be reached raises (Redis: refused, timed out, reset).
@@ -136,6 +136,26 @@ def default_model(agent: AgentSpec, config: StoredConfig) -> tuple[str, str]:
     if agent.default_model is None:
         raise ValueError(f"{agent.agent_type} is not eligible for the AI proxy")
     return agent.default_model, BUILTIN
+
+
+def credential_delivery(agent: AgentSpec, config: StoredConfig) -> tuple[str, str]:
+    """How a user's or project's own API key reaches this agent (SPEC 22.1) — `direct`
+    (the key goes to the VM) or `proxy` (it stays here; the agent is pointed at the proxy)
+    — and the layer it comes from: the admin's choice for the agent, else
+    CREDENTIAL_DELIVERY. An agent the proxy cannot serve always gets its key directly."""
+    if not agent.proxy_eligible:
+        return Delivery.DIRECT, BUILTIN
+    chosen = config.deliveries.get(agent.agent_type, "")
+    if chosen:
+        return chosen, ADMIN
+    value = settings.CREDENTIAL_DELIVERY
+    built_in = settings.AI_PROXY_BUILT_IN_DEFAULTS["CREDENTIAL_DELIVERY"]
+    return value, BUILTIN if value == built_in else ENV
+
+
+def own_keys_stay_here(agent: AgentSpec, config: StoredConfig) -> bool:
+    """Whether users' and projects' API keys for this agent stay in the control plane."""
+    return credential_delivery(agent, config)[0] == Delivery.PROXY
 
 
 def proxy_public_url() -> str:

@@ -6,7 +6,7 @@ from django import forms
 
 from catalog.agents import AGENTS, PROXY_ELIGIBLE_AGENTS
 from catalog.layers import env_or_builtin, fallback_model
-from catalog.models import ModelCatalogEntry, ProxySettings
+from catalog.models import Delivery, ModelCatalogEntry, ProxySettings
 
 _LIMIT_SETTINGS = {
     "rate_limit_rpm": "AI_PROXY_RATE_LIMIT_RPM",
@@ -33,6 +33,7 @@ class ProxySettingsForm(forms.ModelForm):
             *_LIMIT_SETTINGS,
             "allow_mcp_servers",
             "allow_container",
+            *(ProxySettings.delivery_field(agent) for agent in PROXY_ELIGIBLE_AGENTS),
         ]
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -56,6 +57,15 @@ class ProxySettingsForm(forms.ModelForm):
                 self.fields[name].help_text = f"Empty: {_unset(setting)[len('Not set: ') :]}."
         for agent_type in PROXY_ELIGIBLE_AGENTS:
             self._model_choices(agent_type)
+            self._delivery_choices(agent_type)
+
+    def _delivery_choices(self, agent_type: str) -> None:
+        name = ProxySettings.delivery_field(agent_type)
+        if name not in self.fields:
+            return
+        field = cast(forms.ChoiceField, self.fields[name])
+        field.label = f"Own API keys for {AGENTS[agent_type].label}"
+        field.choices = [("", _unset("CREDENTIAL_DELIVERY")), *Delivery.choices]
 
     def _allowed(self, agent_type: str) -> list[ModelCatalogEntry]:
         spec = AGENTS[agent_type]

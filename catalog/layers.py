@@ -10,7 +10,14 @@ from typing import Any
 from django.conf import settings
 
 from catalog.agents import AGENTS, PROXY_ELIGIBLE_AGENTS, AgentSpec
-from catalog.config import ADMIN, BUILTIN, ENV, StoredConfig, default_model
+from catalog.config import (
+    ADMIN,
+    BUILTIN,
+    ENV,
+    StoredConfig,
+    credential_delivery,
+    default_model,
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,9 @@ def settings_in_force(config: StoredConfig) -> list[InForce]:
         if agent_type in orphans:
             note = f"Admin choice {orphans[agent_type]} is no longer available; it is ignored."
         rows.append(InForce(f"Default model: {spec.label}", model, layer, note))
+    for agent_type in PROXY_ELIGIBLE_AGENTS:
+        spec = AGENTS[agent_type]
+        rows.append(InForce(f"Own API keys: {spec.label}", *credential_delivery(spec, config)))
     rows += [
         InForce("Requests per minute", *_layered(config.rate_limit_rpm, "AI_PROXY_RATE_LIMIT_RPM")),
         InForce(

@@ -150,6 +150,10 @@ class Credential(models.Model):
     key_id = models.CharField(max_length=16, db_index=True, editable=False)
     last4 = models.CharField(max_length=4, blank=True, editable=False)
     is_active = models.BooleanField(default=True)
+    # A user's or project's API key that the AI proxy sends upstream (SPEC 22.1): when the
+    # provider last refused it (401/403). Cleared when its secret is set again or the
+    # provider takes it.
+    provider_refused_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(

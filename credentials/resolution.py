@@ -4,7 +4,9 @@
 page both call it (through `workspace_access` / `user_access`), over the rows of one query.
 Resolution order (SPEC §5): the project's key, then the user's own, then (only when
 EXPOSE_PLATFORM_KEYS_TO_WORKSPACES is on) the platform's; with none, a proxy-eligible agent
-gets the platform AI proxy when it is on. Nothing is decrypted here.
+gets the platform AI proxy when it is on. With `proxy` delivery (SPEC 22.1) a user's or
+project's API key stays here: the agent is pointed at the proxy, which sends that key
+upstream (`ai_proxy.own_keys` asks this same function). Nothing is decrypted here.
 """
 
 from collections import defaultdict
@@ -14,8 +16,14 @@ from enum import StrEnum
 
 from django.conf import settings
 
-from catalog.agents import AGENTS, AgentSpec
-from catalog.config import ProxyOffer, StoredConfig, proxy_offer, stored_config
+from catalog.agents import AGENTS, API_KEY, AgentSpec
+from catalog.config import (
+    ProxyOffer,
+    StoredConfig,
+    own_keys_stay_here,
+    proxy_offer,
+    stored_config,
+)
 from credentials.models import Credential, Scope
 
 
@@ -67,12 +75,30 @@ def pick(rows: Iterable[Credential]) -> tuple[Credential | None, bool]:
     return None, False
 
 
+def stays_here(agent: AgentSpec, credential: Credential, config: StoredConfig) -> bool:
+    """A user's or project's API key that the proxy sends upstream instead of the VM
+    (SPEC 22.1: `proxy` delivery for the agent). OAuth credentials and platform keys an
+    admin chose to expose always go to the VM."""
+    return (
+        credential.scope != Scope.PLATFORM
+        and credential.kind == API_KEY
+        and own_keys_stay_here(agent, config)
+    )
+
+
 def decide_access(
     *, agent: AgentSpec, rows: Iterable[Credential], config: StoredConfig
 ) -> AgentAccess:
     """The decision, over the agent's candidate rows (`Credential.objects.
     resolution_candidates`) and the proxy configuration in force."""
     credential, halted = pick(rows)
+    if credential is not None and stays_here(agent, credential, config):
+        offer = proxy_offer(agent, config)
+        if offer is None:  # the proxy is off: the key cannot be used, and is not handed out
+            return AgentAccess(
+                agent, Delivery.NONE, credential=credential, unavailable=Unavailable.PROXY_DISABLED
+            )
+        return AgentAccess(agent, Delivery.PROXY, credential=credential, offer=offer)
     if credential is not None:
         return AgentAccess(agent, Delivery.DIRECT, credential=credential)
     offer = proxy_offer(agent, config)

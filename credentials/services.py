@@ -123,6 +123,7 @@ def credential_save(
         # The row's own owner and project (it was found by them), now loaded for the event.
         credential.owner, credential.project = owner, project
     credential.set_secret(secret)
+    credential.provider_refused_at = None  # a new secret: the provider has not refused it
     credential.kind = kind
     if label is not None:
         credential.label = label
@@ -228,7 +229,10 @@ def credential_sync(*, credential: Credential, secret: str, workspace: Any) -> b
         return False
     before = snapshot(credential)
     credential.set_secret(secret)
-    credential.save(update_fields=["secret", "key_id", "last4", "updated_at"])
+    credential.provider_refused_at = None
+    credential.save(
+        update_fields=["secret", "key_id", "last4", "provider_refused_at", "updated_at"]
+    )
     _event(
         credential,
         AuditAction.SYNCED,
@@ -253,3 +257,10 @@ def credential_reencrypt(*, credential: Credential, actor_label: str = "") -> No
             after=snapshot(credential, SecretChange.UNCHANGED),
             actor_label=actor_label,
         )
+
+
+def credential_provider_verdict(*, credential_id: int, refused_at: Any) -> None:
+    """What the provider said of a user's or project's key the AI proxy sent upstream:
+    refused (401/403) at `refused_at`, or accepted (None). Shown on the agents page; not an
+    audited change."""
+    Credential.objects.filter(pk=credential_id).update(provider_refused_at=refused_at)

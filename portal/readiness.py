@@ -50,6 +50,15 @@ def _readiness(access: AgentAccess, project: Any) -> AgentReadiness:
     halt_note = _HALTED if access.halted_by_project else ""
     if access.delivery is Delivery.DIRECT and credential is not None:
         return _with_key(spec, credential, project)
+    if access.delivery is Delivery.PROXY and access.offer is not None and credential is not None:
+        kept = _with_key(spec, credential, project)
+        detail = (
+            kept.detail + " It stays on the platform: the agent reaches it through the AI proxy."
+        )
+        if credential.provider_refused_at is not None:
+            at = credential.provider_refused_at.strftime("%Y-%m-%d %H:%M UTC")
+            detail += f" Refused by the provider at {at}: replace it."
+        return AgentReadiness(spec, kept.state, detail, credential, model=access.offer.model)
     if access.delivery is Delivery.PROXY and access.offer is not None:
         detail = "Runs on the platform's AI proxy, paid by the platform within its limits."
         return AgentReadiness(spec, PLATFORM, detail + halt_note, model=access.offer.model)
@@ -68,6 +77,11 @@ def _with_key(spec: AgentSpec, credential: Credential, project: Any) -> AgentRea
 
 
 def _why_unavailable(access: AgentAccess) -> str:
+    if access.unavailable is Unavailable.PROXY_DISABLED and access.credential is not None:
+        return (
+            f"Your key {access.credential.hint} is kept on the platform and reached through "
+            "the AI proxy, which is switched off."
+        )
     if access.unavailable is Unavailable.PROXY_DISABLED:
         return "The platform AI is switched off: add your own key."
     return f"{access.agent.label} cannot use the platform AI: add your own {access.agent.key_env}."

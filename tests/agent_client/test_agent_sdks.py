@@ -9,6 +9,7 @@ client's environment is proven with real SDKs on its own; then through the platf
 the live server to a fake upstream.
 """
 
+import hashlib
 import json
 import uuid
 
@@ -17,7 +18,13 @@ import pytest
 from tests.agent_client.answers import CALLBACK_TOKEN, PROXY_ROUTES, PROXY_TOKEN, proxy_answer
 from tests.agent_client.fake_inference import reply_text
 from tests.agent_client.vm_client import VMClient, agent_command
-from tests.support import CLAUDE_PLATFORM_KEY, OPENAI_PLATFORM_KEY
+from tests.support import (
+    CLAUDE_KEY,
+    CLAUDE_PLATFORM_KEY,
+    OPENAI_KEY,
+    OPENAI_PLATFORM_KEY,
+    add_credential,
+)
 
 AGENTS = {
     # agent: (script, dialect its SDK speaks, path the proxy serves it on)
@@ -103,3 +110,37 @@ def test_with_zero_keys_each_agent_is_answered_through_the_platform_proxy(
         assert request.headers["authorization"] == f"Bearer {platform_key}"
     assert ws.token not in json.dumps(request.headers)
     assert "sam_px_" not in json.dumps(request.headers)
+
+
+OWN_KEYS = {
+    "claude-code": CLAUDE_KEY,
+    "openai-codex": OPENAI_KEY,
+    "opencode": "sk-proj-alice-opencode-key-0000000000000",
+}
+
+
+@pytest.mark.parametrize("agent", sorted(AGENTS))
+@pytest.mark.parametrize("mode", ["callback", "scoped"])
+def test_with_proxy_delivery_the_users_own_key_answers_and_never_reaches_the_vm(
+    through_the_proxy, fake_inference, alice, settings, agent, mode
+):
+    settings.CREDENTIAL_DELIVERY = "proxy"
+    settings.AI_PROXY_TOKEN_MODE = mode
+    add_credential("user", agent, OWN_KEYS[agent], owner=alice)
+    script, dialect, _path = AGENTS[agent]
+
+    run = through_the_proxy("run", "--agent", agent, "--", *agent_command(script))
+    shown = through_the_proxy("run", "--agent", agent, "--", *agent_command("show_environment.py"))
+
+    assert run.returncode == 0, run.stderr
+    assert run.json()["text"] == reply_text(dialect, PROXY_ROUTES[agent][2])
+    (request,) = fake_inference.inference_requests()
+    sent = request.headers.get("x-api-key") or request.headers["authorization"]
+    assert sent in (OWN_KEYS[agent], f"Bearer {OWN_KEYS[agent]}")
+    # What the VM saw: its environment, every file the client wrote, all it printed.
+    key = OWN_KEYS[agent]
+    assert hashlib.sha256(key.encode()).hexdigest() not in shown.stdout
+    for run_output in through_the_proxy.runs:
+        assert key not in run_output.stdout + run_output.stderr
+    for path, content in through_the_proxy.written_files().items():
+        assert key.encode() not in content, path

@@ -122,7 +122,8 @@ def test_a_refused_key_is_broken_skipped_and_back_after_an_audited_reset(
     proxy.upstream.key_defaults[KEY_A] = Reply()
     proxy.upstream.received.clear()
     assert [answer.status_code for answer in send(proxy, 5)] == [200] * 5
-    assert keys_seen(proxy.upstream)[KEY_A] >= 4  # back in service, at its weight
+    # Back in service, at its weight: each request goes to it with odds 50/51.
+    assert keys_seen(proxy.upstream)[KEY_A] >= 2
 
 
 def test_every_key_refused_is_a_503_that_names_the_admin_and_sends_nothing_upstream(
