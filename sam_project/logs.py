@@ -5,10 +5,11 @@ Call sites log an event name as the message and the facts as `extra`:
 are never passed in; the formatter does not try to guess which values are secret.
 """
 
-import json
 import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+import orjson
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -41,4 +42,5 @@ class JsonFormatter(logging.Formatter):
             exc_type = record.exc_info[0]
             entry["exc_type"] = exc_type.__name__ if exc_type else None
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        # orjson: the proxy writes one of these lines per request (SPEC 25's CPU row).
+        return orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
