@@ -1,5 +1,5 @@
-"""Admin pages of the AI proxy: per-user limits, usage (charts and totals) and the health of
-the platform's upstream keys."""
+"""Admin pages of the AI proxy: per-user limits, usage (charts and totals), the health of
+the platform's upstream keys and the budget alerts' deliveries."""
 
 import time
 from datetime import UTC, datetime
@@ -20,7 +20,14 @@ from ai_proxy.key_health import (
     key_use_today,
     platform_key_health_id,
 )
-from ai_proxy.models import DailyUsage, PaidBy, PlatformKey, UsageRecord, UserProxyLimit
+from ai_proxy.models import (
+    BudgetAlert,
+    DailyUsage,
+    PaidBy,
+    PlatformKey,
+    UsageRecord,
+    UserProxyLimit,
+)
 from ai_proxy.usage_charts import kind_bars_chart, model_colours, tokens_by_bucket_chart
 from ai_proxy.usage_stats import DEFAULT_PERIOD, PERIODS, usage_summary
 from audit.admin import AuditedAdmin
@@ -201,3 +208,26 @@ def _moment(epoch: float | None) -> str:
     if epoch is None:
         return "?"
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@admin.register(BudgetAlert)
+class BudgetAlertAdmin(ReadOnlyAdmin):
+    """Each budget alert and how its webhook delivery went (SPEC 23)."""
+
+    list_display = [
+        "created_at",
+        "user",
+        "day",
+        "budget",
+        "threshold",
+        "state",
+        "attempts",
+        "last_status",
+        "last_error",
+        "next_attempt_at",
+        "delivered_at",
+    ]
+    list_filter = ["budget", "threshold", "day"]
+    search_fields = ["user__username"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"

@@ -11,8 +11,9 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from ai_proxy import alerts, metrics
 from ai_proxy.accounting import StreamMeter, answer_facts
-from ai_proxy.errors import ProxyError
+from ai_proxy.errors import LimitReached, ProxyError
 from ai_proxy.failover import Attempt
 from ai_proxy.limits import Slot
 from ai_proxy.models import PaidBy
@@ -43,11 +44,15 @@ class Exchange:
     streamed: bool = False
     status: int | None = None
     error: str | None = None  # the error code answered, if any
+    limit_refused: str | None = None  # the limit that refused the request, if one did
     first_byte_at: float | None = None
     finished_at: float | None = None
     completed: bool = False  # the whole upstream answer went through
     client_disconnected: bool = False
     usage_recorded: bool = False
+
+    def __post_init__(self) -> None:
+        metrics.request_started()
 
     @property
     def key_label(self) -> str | None:
@@ -99,6 +104,8 @@ class Exchange:
     def refused(self, error: ProxyError) -> None:
         """The request ends with `error`; before the stream started, it is also the status."""
         self.error = error.code
+        if isinstance(error, LimitReached):
+            self.limit_refused = str(error.details.get("limit_name"))
         if self.status is None:
             self.status = error.status
 
@@ -121,6 +128,9 @@ class Exchange:
         write = usage_record_from_exchange(self, usage=usage, estimated=estimated)
         if write is not None:
             await asyncio.shield(write)
+            metrics.usage_recorded(self.entry, usage)
+            if self.paid_by == PaidBy.PLATFORM:
+                alerts.usage_noted(self.token.user_id)
 
     async def finish(self) -> None:
         if self.finished_at is not None:
@@ -133,6 +143,7 @@ class Exchange:
             if self.slot is not None:
                 await asyncio.shield(self.slot.release())
             _log(self)
+            metrics.request_finished(self)
 
     @property
     def latency_ms(self) -> float:

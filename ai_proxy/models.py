@@ -145,3 +145,53 @@ class PlatformKey(Credential):
         proxy = True
         verbose_name = "platform key health"
         verbose_name_plural = "platform key health"
+
+
+class BudgetLimit(models.TextChoices):
+    """The daily budgets a user's platform usage is held to (SPEC 10)."""
+
+    INPUT_TOKENS = "daily_input_tokens", "Daily input tokens"
+    OUTPUT_TOKENS = "daily_output_tokens", "Daily output tokens"
+    COST = "daily_cost_cap_usd", "Daily cost cap (USD)"
+
+
+class BudgetAlert(models.Model):
+    """A user's day reached a share of a daily budget (SPEC 23), and its webhook delivery.
+
+    One row per user, day, budget and threshold, whichever worker saw it first: the unique
+    constraint is what makes the alert go out once. `next_attempt_at` is when a worker
+    may try (again) to deliver it; empty once it is delivered or given up."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="budget_alerts"
+    )
+    day = models.DateField()
+    budget = models.CharField(max_length=32, choices=BudgetLimit.choices)
+    threshold = models.PositiveSmallIntegerField("threshold (%)")
+    # The JSON sent (and signed), the same on every try.
+    body = models.TextField()
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # The receiver's last answer (its status), or why there was none.
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "day", "budget", "threshold"], name="budget_alert_once"
+            )
+        ]
+        indexes = [models.Index(fields=["next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.day} {self.budget} {self.threshold} %"
+
+    @property
+    def state(self) -> str:
+        if self.delivered_at is not None:
+            return "delivered"
+        return "pending" if self.next_attempt_at is not None else "given up"

@@ -27,6 +27,7 @@ from sam_project.background import (  # noqa: E402 - needs the app registry
 )
 from sam_project.body_limit import BodyLimit  # noqa: E402 - needs the app registry
 from sam_project.checks import start_up_errors  # noqa: E402 - needs the app registry
+from sam_project.metrics import metrics_process_exit  # noqa: E402 - needs the app registry
 
 logger = logging.getLogger("sam.server")
 proxy_application = ProxyASGIHandler()
@@ -55,6 +56,7 @@ async def lifespan(receive: Any, send: Any) -> None:
         elif message["type"] == "lifespan.shutdown":
             await background_jobs_stop(jobs)
             await runtime_close()
+            metrics_process_exit()
             await send({"type": "lifespan.shutdown.complete"})
             return
 

@@ -5,6 +5,8 @@ ASGI lifespan (`sam_project.asgi`).
   process does it; the delete is idempotent, so several processes only repeat each other.
   The first run waits a while so that starting many workers at once does not start as many
   deletes at once.
+- With AI_PROXY_ALERT_WEBHOOK_URL set, every few seconds, budget alerts are recorded and
+  delivered (`ai_proxy.alerts`); the database makes sure each goes out once.
 """
 
 import asyncio
@@ -12,8 +14,10 @@ import logging
 import random
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import DatabaseError, connections
 
+from ai_proxy.alerts import budget_alerts_job
 from workspaces.tokens import tokens_purge
 
 logger = logging.getLogger(__name__)
@@ -42,7 +46,10 @@ async def tokens_purge_hourly() -> None:
 
 
 def background_jobs_start() -> list[asyncio.Task[None]]:
-    return [asyncio.create_task(tokens_purge_hourly(), name="tokens_purge_hourly")]
+    jobs = [asyncio.create_task(tokens_purge_hourly(), name="tokens_purge_hourly")]
+    if settings.AI_PROXY_ALERT_WEBHOOK_URL:
+        jobs.append(asyncio.create_task(budget_alerts_job(), name="budget_alerts"))
+    return jobs
 
 
 async def background_jobs_stop(jobs: list[asyncio.Task[None]]) -> None:

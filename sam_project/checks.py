@@ -5,6 +5,7 @@ the variable to fix. Messages never quote a secret.
 """
 
 import ipaddress
+import os
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -197,3 +198,39 @@ def start_up_errors() -> list[str]:
         return [f"{m.id}: {m.msg}" for m in run_checks(tags=["sam"]) if m.is_serious()]
     finally:
         connections.close_all()  # this thread serves no requests: let its connections go
+
+
+@register("sam")
+def check_operations(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    """Budget alerts' webhook and prometheus-client's multiprocess directory (SPEC 23)."""
+    errors: list[CheckMessage] = []
+    url = settings.AI_PROXY_ALERT_WEBHOOK_URL
+    if url and not _is_http_url(url):
+        errors.append(Error("AI_PROXY_ALERT_WEBHOOK_URL must be an http(s) URL.", id="sam.E030"))
+    if url and not settings.AI_PROXY_ALERT_WEBHOOK_SECRET:
+        errors.append(
+            Error(
+                "Set AI_PROXY_ALERT_WEBHOOK_SECRET: budget alerts are signed with it.",
+                id="sam.E030",
+            )
+        )
+    if not 1 <= settings.AI_PROXY_ALERT_PERCENT <= 100:
+        errors.append(Error("AI_PROXY_ALERT_PERCENT must be from 1 to 100.", id="sam.E006"))
+    for name in (
+        "AI_PROXY_ALERT_WEBHOOK_TIMEOUT",
+        "AI_PROXY_ALERT_INTERVAL",
+        "AI_PROXY_ALERT_RETRY_SECONDS",
+        "AI_PROXY_ALERT_MAX_ATTEMPTS",
+    ):
+        if getattr(settings, name) <= 0:
+            errors.append(Error(f"{name} must be greater than zero.", id="sam.E006"))
+    directory = settings.PROMETHEUS_MULTIPROC_DIR
+    if directory and not (os.path.isdir(directory) and os.access(directory, os.W_OK | os.X_OK)):
+        errors.append(
+            Error(
+                "PROMETHEUS_MULTIPROC_DIR must be a directory the server can write to.",
+                hint="Create it (empty) before the server starts, as deploy/systemd does.",
+                id="sam.E031",
+            )
+        )
+    return errors

@@ -223,8 +223,8 @@ SECURE_HSTS_SECONDS = HSTS_SECONDS = _read(
     env.int, "HSTS_SECONDS", "a number of seconds", default=0
 )
 SECURE_SSL_REDIRECT = _read(_strict_bool, "SECURE_SSL_REDIRECT", "true or false", default=False)
-# Load balancers probe over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^health$", r"^health/ready$"]
+# Load balancers probe, and Prometheus scrapes each instance, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^health/ready$", r"^metrics$"]
 
 # Content Security Policy on every page (django-csp): nothing inline, nothing from elsewhere.
 CONTENT_SECURITY_POLICY = {
@@ -398,6 +398,38 @@ AI_PROXY_RESPONSE_ID_TTL = _read(
 # How a user's or project's own API key reaches the agent: `direct` (handed to the VM) or
 # `proxy` (kept here; the agent uses the proxy with it). The admin can choose per agent.
 CREDENTIAL_DELIVERY = env.str("CREDENTIAL_DELIVERY", default=_BUILT_IN["CREDENTIAL_DELIVERY"])
+
+# --- Operations: metrics and budget alerts (SPEC 23) ------------------------------------
+# The bearer token a scraper must send to GET /metrics; empty: /metrics is open (keep it off
+# the public site: deploy/'s nginx does not pass it on).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# prometheus-client's multiprocess mode, for several workers: a directory every worker
+# writes its series to, emptied before the server starts. prometheus-client reads the
+# variable itself, from the environment, when it is first imported.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if not PROMETHEUS_MULTIPROC_DIR:
+    # prometheus-client turns multiprocess mode on when the variable exists at all, and an
+    # empty one (`PROMETHEUS_MULTIPROC_DIR=` in a .env) would have it write to the cwd.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+# A JSON POST to this URL when a user's day reaches AI_PROXY_ALERT_PERCENT and 100 % of a
+# daily budget, signed with the secret; empty: no budget alerts.
+AI_PROXY_ALERT_WEBHOOK_URL = env.str("AI_PROXY_ALERT_WEBHOOK_URL", default="")
+AI_PROXY_ALERT_WEBHOOK_SECRET = env.str("AI_PROXY_ALERT_WEBHOOK_SECRET", default="")
+AI_PROXY_ALERT_PERCENT = _read(env.int, "AI_PROXY_ALERT_PERCENT", "a percentage", default=80)
+# How long one delivery may take, how often the server looks for alerts to send, the wait
+# before the first retry (doubled at each one) and how many tries an alert gets.
+AI_PROXY_ALERT_WEBHOOK_TIMEOUT = _read(
+    env.float, "AI_PROXY_ALERT_WEBHOOK_TIMEOUT", "a number of seconds", default=10.0
+)
+AI_PROXY_ALERT_INTERVAL = _read(
+    env.float, "AI_PROXY_ALERT_INTERVAL", "a number of seconds", default=5.0
+)
+AI_PROXY_ALERT_RETRY_SECONDS = _read(
+    env.float, "AI_PROXY_ALERT_RETRY_SECONDS", "a number of seconds", default=30.0
+)
+AI_PROXY_ALERT_MAX_ATTEMPTS = _read(
+    env.int, "AI_PROXY_ALERT_MAX_ATTEMPTS", "an integer", default=10
+)
 
 # --- Logging: one JSON line per event ---------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

@@ -3,11 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from sam_project import views
+from sam_project import metrics, views
 
 urlpatterns = [
     path("health", views.health),
     path("health/ready", views.health_ready),
+    path("metrics", metrics.metrics),
     path("api/", include("workspaces.urls")),
     path("ai/", include("ai_proxy.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

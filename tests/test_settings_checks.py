@@ -27,6 +27,26 @@ def test_the_test_configuration_passes_every_check():
 
 
 @pytest.mark.django_db
+def test_an_alert_webhook_needs_its_signing_secret(settings):
+    settings.AI_PROXY_ALERT_WEBHOOK_URL = "https://hooks.example/alert"
+    settings.AI_PROXY_ALERT_WEBHOOK_SECRET = ""
+
+    messages = [m for m in run_checks(tags=["sam"]) if m.id == "sam.E030"]
+
+    assert [m.msg for m in messages] == [
+        "Set AI_PROXY_ALERT_WEBHOOK_SECRET: budget alerts are signed with it."
+    ]
+    settings.AI_PROXY_ALERT_WEBHOOK_SECRET = "a-secret"
+    assert "sam.E030" not in ids()
+
+
+@pytest.mark.django_db
+def test_a_writable_metrics_directory_passes(settings, tmp_path):
+    settings.PROMETHEUS_MULTIPROC_DIR = str(tmp_path)
+    assert "sam.E031" not in ids()
+
+
+@pytest.mark.django_db
 def test_missing_encryption_keys_are_an_error_outside_debug(settings):
     settings.CREDENTIAL_ENCRYPTION_KEYS = ""
     settings.DEBUG = False
@@ -48,6 +68,14 @@ def test_missing_encryption_keys_are_an_error_outside_debug(settings):
         ("AI_PROXY_MAX_PARALLEL_REQUESTS", 0, "sam.E006"),
         ("AI_PROXY_RESPONSE_ID_TTL", 0, "sam.E006"),
         ("CREDENTIAL_DELIVERY", "sometimes", "sam.E008"),
+        ("AI_PROXY_ALERT_WEBHOOK_URL", "hooks.example/alert", "sam.E030"),
+        ("AI_PROXY_ALERT_PERCENT", 0, "sam.E006"),
+        ("AI_PROXY_ALERT_PERCENT", 101, "sam.E006"),
+        ("AI_PROXY_ALERT_WEBHOOK_TIMEOUT", 0, "sam.E006"),
+        ("AI_PROXY_ALERT_INTERVAL", 0, "sam.E006"),
+        ("AI_PROXY_ALERT_RETRY_SECONDS", 0, "sam.E006"),
+        ("AI_PROXY_ALERT_MAX_ATTEMPTS", 0, "sam.E006"),
+        ("PROMETHEUS_MULTIPROC_DIR", "/nonexistent/metrics", "sam.E031"),
     ],
 )
 def test_bad_values_are_errors_naming_the_variable(settings, setting, value, check_id):

@@ -84,9 +84,10 @@ def test_behind_tls_plain_http_is_redirected_to_https(tls_server):
     )
 
 
-def test_behind_tls_health_probes_over_plain_http_are_not_redirected(tls_server):
+def test_behind_tls_health_probes_and_scrapes_over_plain_http_are_not_redirected(tls_server):
     assert httpx.get(f"{tls_server}/health").status_code == 200
     assert httpx.get(f"{tls_server}/health/ready").status_code != 301
+    assert httpx.get(f"{tls_server}/metrics").status_code == 200
 
 
 def test_without_the_tls_settings_cookies_are_not_secure_and_there_is_no_hsts(plain_server):

@@ -18,6 +18,7 @@ from credentials.encryption import UnreadableSecret
 from credentials.models import Credential
 from credentials.resolution import AgentAccess, Delivery, synced_credential, workspace_access
 from credentials.services import credential_record_served, credential_sync
+from workspaces.metrics import agent_key_answered
 from workspaces.models import CredentialSource, Task, TokenKind, Workspace
 from workspaces.tokens import LiveToken, token_mint
 
@@ -90,6 +91,7 @@ def agent_key_resolve(*, token: LiveToken, agent_type: str) -> dict[str, Any]:
             "agent_key.not_found",
             extra={"workspace_id": str(workspace.pk), "agent": agent_type},
         )
+        agent_key_answered(None)
         raise AgentCredentialNotFound
     if access.delivery is Delivery.DIRECT:
         body, source = _secret_body(access, workspace), access.source
@@ -109,6 +111,7 @@ def agent_key_resolve(*, token: LiveToken, agent_type: str) -> dict[str, Any]:
             "model": body.get("inferenceConfig", {}).get("model"),
         },
     )
+    agent_key_answered(source)
     return body
 
 

@@ -2,6 +2,7 @@
 uvicorn workers, the production flags) starts and serves, then stops cleanly on SIGTERM as
 systemd stops it."""
 
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 
 from tests.deploy.unit import INSTALLED_UVICORN, UNIT, unit_server_command
 from tests.processes import ROOT, database_url, free_port
+from tests.support import make_workspace
 
 SYSTEMD_ANALYZE = Path("/usr/bin/systemd-analyze")
 
@@ -77,3 +79,43 @@ def _wait_until_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> b
             pass
         time.sleep(0.2)
     return False
+
+
+def test_the_unit_gives_every_start_an_empty_metrics_directory():
+    text = UNIT.read_text()
+    directory = re.search(r"^RuntimeDirectory=(\S+)$", text, re.MULTILINE)
+    assert directory, "the unit has no RuntimeDirectory for prometheus-client"
+    assert f"Environment=PROMETHEUS_MULTIPROC_DIR=/run/{directory.group(1)}\n" in text
+
+
+def test_the_units_workers_add_up_their_metrics(transactional_db, alice, tmp_path, monkeypatch):
+    ws = make_workspace(alice)
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    monkeypatch.setenv("DATABASE_URL", database_url())
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            unit_server_command(port, workers=2), cwd=ROOT, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        assert _wait_until_ready(url, server, log), log.read_text(errors="replace")[-4000:]
+        for _ in range(10):
+            answer = httpx.post(
+                f"{url}/api/workspaces/{ws.id}/agent-key",
+                json={"agentType": "claude-code"},
+                headers={"Authorization": f"Bearer {ws.token}"},
+                timeout=30,
+            )
+            assert answer.status_code == 200
+        # Each scrape lands on either worker; each shows both workers' answers.
+        for _ in range(6):
+            page = httpx.get(f"{url}/metrics", timeout=30).text
+            assert 'sam_agent_key_answers_total{source="proxy"} 10.0' in page
+        assert len({path.name.split("_")[-1] for path in metrics_dir.glob("*.db")}) == 2
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=40)
