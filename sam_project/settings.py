@@ -375,8 +375,7 @@ AI_PROXY_DAILY_OUTPUT_TOKENS = _read(
     "an integer",
     default=_BUILT_IN["AI_PROXY_DAILY_OUTPUT_TOKENS"],
 )
-# Empty means no daily cost cap.
-# Set empty for no cap.
+# USD a user's platform-paid traffic may cost a day; set empty for no cap.
 AI_PROXY_DAILY_COST_CAP_USD = _read(
     lambda name, **kw: Decimal(env.str(name, **kw)) if env.str(name, **kw) else None,
     "AI_PROXY_DAILY_COST_CAP_USD",
