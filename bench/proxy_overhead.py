@@ -8,8 +8,8 @@ JSON parsing) and, for the floor phase, the floor server (below), in front of th
 fake. Every request is the same ~88 KB Claude Code request (`bench/claude_code_request.py`:
 system prompt blocks with `cache_control`, twelve tool schemas, a short conversation, its
 headers), sent to the fake directly, through the proxy and through the relay by a lean
-load generator (`bench/loadgen.py`), in alternating rounds (direct, proxy and relay
-interleaved, the order turning each round) so that load from elsewhere on the machine lands on all three:
+load generator (`bench/loadgen.py`), in alternating rounds (the targets interleaved, the
+order turning each round) so that load from elsewhere on the machine lands on all of them:
 
 - JSON answers, `--concurrency` (10) requests in flight: the server CPU per request of the
   proxy against the relay's (user + system time of the server process and its threads,
