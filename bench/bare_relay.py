@@ -21,7 +21,8 @@ import aiohttp
 import uvloop
 from aiohttp import web
 
-_FORWARDED = ("Content-Type", "anthropic-version", "anthropic-beta")
+# The headers the provider needs; the floor server (`bench/floor_app.py`) sends the same.
+FORWARDED = ("Content-Type", "anthropic-version", "anthropic-beta")
 
 
 def application(upstream: str, api_key: str) -> web.Application:
@@ -38,7 +39,7 @@ def application(upstream: str, api_key: str) -> web.Application:
 
     async def relay(request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        headers = {name: request.headers[name] for name in _FORWARDED if name in request.headers}
+        headers = {name: request.headers[name] for name in FORWARDED if name in request.headers}
         headers["x-api-key"] = api_key
         async with app[session_key].post(
             upstream + request.path_qs, data=body, headers=headers

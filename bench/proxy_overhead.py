@@ -2,14 +2,14 @@
 
 Starts, each in a process of its own (`bench/servers.py`): the fake provider
 (`python -m tests.fakes.upstream`), the project's server (uvicorn with the production flags
-of `make run`, a throw-away SQLite database with one workspace and a platform key) and a
-bare aiohttp relay (`bench/bare_relay.py`: aiohttp server and client, no auth, no
-accounting, no JSON parsing) in front of the same fake. Every request is the same ~88 KB
-Claude Code request (`bench/claude_code_request.py`: system prompt blocks with
-`cache_control`, twelve tool schemas, a short conversation, its headers), sent to the fake
-directly, through the proxy and through the relay by a lean load generator
-(`bench/loadgen.py`), in alternating rounds (direct, proxy and relay interleaved, the order
-turning each round) so that load from elsewhere on the machine lands on all three:
+of `make run`, a throw-away SQLite database with one workspace and a platform key), a bare
+aiohttp relay (`bench/bare_relay.py`: aiohttp server and client, no auth, no accounting, no
+JSON parsing) and, for the floor phase, the floor server (below), in front of the same
+fake. Every request is the same ~88 KB Claude Code request (`bench/claude_code_request.py`:
+system prompt blocks with `cache_control`, twelve tool schemas, a short conversation, its
+headers), sent to the fake directly, through the proxy and through the relay by a lean
+load generator (`bench/loadgen.py`), in alternating rounds (the targets interleaved, the
+order turning each round) so that load from elsewhere on the machine lands on all of them:
 
 - JSON answers, `--concurrency` (10) requests in flight: the server CPU per request of the
   proxy against the relay's (user + system time of the server process and its threads,
@@ -18,6 +18,16 @@ turning each round) so that load from elsewhere on the machine lands on all thre
   the windows, less the server's idle rate (measured once, with no request) times their
   length, ÷ requests answered in them); the latency added over calling the fake directly
   (p50, p99; the relay's for comparison);
+- the floor (informational rows, no target): the project's server again, the same command,
+  flags and ASGI application (`sam_project.asgi`, `ProxyASGIHandler` with
+  `AI_PROXY_MIDDLEWARE` under /ai/), on settings (`bench/floor_settings.py`) whose URLconf
+  is one async view (`bench/floor_app.py`) that reads the body, sends it with the proxy's
+  aiohttp session to the fake and answers the fake's bytes: no auth, no limits, no
+  parsing, no accounting. It takes JSON requests only, measured in the JSON rounds next to
+  the proxy and the relay (a fourth target; asked for alone, those rounds run for it): its
+  CPU per request against the relay's (what uvicorn and Django's request cycle cost before
+  the proxy does anything), the proxy's less the floor's in ms (what the proxy's own work
+  costs) and its added p50;
 - streams, `--streams` (10) at a time: the same CPU comparison; the fake stamps each text
   delta with the moment it sent it, so the delay added per delta is its arrival time minus
   that stamp, through the proxy minus direct; the time to the response head likewise;
@@ -39,19 +49,22 @@ through, or a process does not start, it stops with the end of each process's lo
         [--concurrency 10] [--upstream-delay 0.25] [--body-bytes 88000]
         [--streams 10] [--chunks 20] [--chunk-delay 0.02]
         [--open-streams 500] [--open-stream-seconds 10]
-        [--only json,stream,open-streams,failover]
+        [--only json,floor,stream,open-streams,failover]
 
-`--seconds` is the measured time per target (direct, proxy, relay) in each phase, split
-over `--rounds`; `--only` runs some phases (and prints their rows). `BENCH_SERVER` replaces
-`-m uvicorn` in the server command (another command that takes uvicorn's options).
+`--seconds` is the measured time per target (direct, proxy, relay, floor) in each phase,
+split over `--rounds`; `--only` runs some phases (in the order above, and prints their
+rows). `BENCH_SERVER` replaces `-m uvicorn` in the server command (another command that
+takes uvicorn's options).
 
 Rows and phases are data: a phase (`PHASES`) measures and keeps its rounds under its name,
 a row (`ROWS`) names its phase, unit and target and reads its value from those rounds. A
-new measurement is one more phase and one more row.
+new measurement is one more phase and one more row; a new server to set against the others
+in the same rounds is one more target, with the kinds of request it answers.
 """
 
 import argparse
 import json
+import operator
 import sys
 import tempfile
 import time
@@ -73,6 +86,7 @@ PATHS = {
     "proxy": "/ai/anthropic" + claude_code_request.PATH,
     "relay": claude_code_request.PATH,
 }
+PATHS["floor"] = PATHS["proxy"]
 
 
 @dataclass
@@ -81,7 +95,8 @@ class Target:
 
     host: str
     port: int
-    requests: dict[str, bytes]  # by kind: "json", "stream"
+    # By kind ("json", "stream"): the phases of a kind measure the targets that have one.
+    requests: dict[str, bytes]
     meter: loadgen.Meter | None = None
 
 
@@ -94,16 +109,23 @@ class Bench:
     fake: str
     proxy: servers.Server
     relay: servers.Server
+    floor: servers.Server | None
     targets: dict[str, Target] = field(default_factory=dict)
     # phase → target → rounds; and values a phase measured outright.
     rounds: dict[str, dict[str, list[Round]]] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
 
 
-def target(url: str, path: str, credential: dict[str, str], body_bytes: int) -> Target:
+def target(
+    url: str,
+    path: str,
+    credential: dict[str, str],
+    body_bytes: int,
+    kinds: tuple[str, ...] = ("json", "stream"),
+) -> Target:
     headers = {**claude_code_request.headers(), **credential}
     requests = {}
-    for kind in ("json", "stream"):
+    for kind in kinds:
         body = claude_code_request.body(stream=kind == "stream", size=body_bytes)
         host, port, raw = loadgen.build_request(url + path, "POST", body, headers)
         requests[kind] = raw
@@ -116,7 +138,7 @@ def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
 
 # --- phases --------------------------------------------------------------------------------
 async def _alternate(bench: Bench, kind: str, concurrency: int) -> dict[str, list[Round]]:
-    names = list(bench.targets)
+    names = [name for name, where in bench.targets.items() if kind in where.requests]
     rounds: dict[str, list[Round]] = {name: [] for name in names}
     seconds = bench.args.seconds / bench.args.rounds
     started = time.process_time()
@@ -142,6 +164,14 @@ async def _alternate(bench: Bench, kind: str, concurrency: int) -> dict[str, lis
 
 def json_phase(bench: Bench) -> None:
     bench.rounds["json"] = run(_alternate(bench, "json", bench.args.concurrency))
+
+
+def floor_phase(bench: Bench) -> None:
+    """The floor server (started with the others when this phase is asked for) answers JSON
+    requests only, so it is measured in the JSON phase's rounds, next to the proxy and the
+    relay; asked for without that phase, those rounds run here."""
+    if "json" not in bench.rounds:
+        json_phase(bench)
 
 
 def stream_phase(bench: Bench) -> None:
@@ -249,6 +279,7 @@ async def _warm_up_failover(targets: dict[str, Target]) -> None:
 
 PHASES: dict[str, Callable[[Bench], None]] = {
     "json": json_phase,
+    "floor": floor_phase,
     "stream": stream_phase,
     "open-streams": open_streams_phase,
     "failover": failover_phase,
@@ -312,19 +343,27 @@ def _cpu_ms(rounds: list[Round], idle: float) -> float:
     return busy / sum(len(r.timings) for r in rounds) * 1000
 
 
-def cpu_ratio(phase: str) -> Callable[[Bench], Reading]:
+def cpu_compared(
+    phase: str,
+    mine: str = "proxy",
+    yardstick: str = "relay",
+    how: Callable[[float, float], float] = operator.truediv,
+) -> Callable[[Bench], Reading]:
+    """The server CPU per request through `mine` against `yardstick`'s in the same rounds:
+    their ratio, or what `how` makes of the two (milliseconds each)."""
+
     def read(bench: Bench) -> Reading:
-        proxy, relay = bench.rounds[phase]["proxy"], bench.rounds[phase]["relay"]
-        idle_p, idle_r = bench.values["idle"]["proxy"], bench.values["idle"]["relay"]
-        p_ms, r_ms = _cpu_ms(proxy, idle_p), _cpu_ms(relay, idle_r)
-        pairs = zip(proxy, relay, strict=True)
-        each = [_cpu_ms([p], idle_p) / _cpu_ms([r], idle_r) for p, r in pairs]
+        mine_rounds, their_rounds = bench.rounds[phase][mine], bench.rounds[phase][yardstick]
+        idle_m, idle_y = bench.values["idle"][mine], bench.values["idle"][yardstick]
+        m_ms, y_ms = _cpu_ms(mine_rounds, idle_m), _cpu_ms(their_rounds, idle_y)
+        pairs = zip(mine_rounds, their_rounds, strict=True)
+        each = [how(_cpu_ms([m], idle_m), _cpu_ms([y], idle_y)) for m, y in pairs]
+        counts = [sum(len(r.timings) for r in rounds) for rounds in (mine_rounds, their_rounds)]
         return Reading(
-            p_ms / r_ms,
-            f"proxy {p_ms:.2f} ms, relay {r_ms:.2f} ms "
-            f"({sum(len(r.timings) for r in proxy)} and {sum(len(r.timings) for r in relay)} "
-            f"requests); rounds {min(each):.2f}-{max(each):.2f}; "
-            f"idle {idle_p * 1000:.1f} and {idle_r * 1000:.1f} ms/s taken off",
+            how(m_ms, y_ms),
+            f"{mine} {m_ms:.2f} ms, {yardstick} {y_ms:.2f} ms "
+            f"({counts[0]} and {counts[1]} requests); rounds {min(each):.2f}-{max(each):.2f}; "
+            f"idle {idle_m * 1000:.1f} and {idle_y * 1000:.1f} ms/s taken off",
         )
 
     return read
@@ -400,11 +439,14 @@ def rss_growth(bench: Bench) -> Reading:
 
 
 ROWS: tuple[Row, ...] = (
-    Row("server CPU per request, JSON: proxy / bare relay", "json", "x", 2.0, cpu_ratio("json")),
-    Row("server CPU per request, streamed: proxy / bare relay", "stream", "x", 2.0, cpu_ratio("stream")),
+    Row("server CPU per request, JSON: proxy / bare relay", "json", "x", 2.0, cpu_compared("json")),
+    Row("server CPU per request, JSON: floor / bare relay", "floor", "x", None, cpu_compared("json", "floor")),
+    Row("server CPU per request, JSON: proxy - floor", "floor", "ms", None, cpu_compared("json", "proxy", "floor", operator.sub)),
+    Row("server CPU per request, streamed: proxy / bare relay", "stream", "x", 2.0, cpu_compared("stream")),
     Row("added latency p50, JSON (proxy - direct)", "json", "ms", 2.0, added("json", "proxy", 0.5, _total)),
     Row("added latency p99, JSON (proxy - direct)", "json", "ms", None, added("json", "proxy", 0.99, _total)),
     Row("added latency p50, JSON (bare relay - direct)", "json", "ms", None, added("json", "relay", 0.5, _total)),
+    Row("added latency p50, JSON (floor - direct)", "floor", "ms", None, added("json", "floor", 0.5, _total)),
     Row("added delay per streamed chunk p50", "stream", "ms", 1.0, added("stream", "proxy", 0.5, _chunk_delays)),
     Row("added delay per streamed chunk p99", "stream", "ms", None, added("stream", "proxy", 0.99, _chunk_delays)),
     Row("added time to first byte p50, streamed", "stream", "ms", 5.0, added("stream", "proxy", 0.5, _first_byte)),
@@ -454,7 +496,7 @@ def arguments() -> argparse.Namespace:
     return args
 
 
-def setup(stack: ExitStack, tmp: Path, args: argparse.Namespace) -> Bench:
+def setup(stack: ExitStack, tmp: Path, args: argparse.Namespace, phases: list[str]) -> Bench:
     fake = servers.start_fake(
         stack,
         tmp,
@@ -467,7 +509,8 @@ def setup(stack: ExitStack, tmp: Path, args: argparse.Namespace) -> Bench:
     db = servers.database(tmp)
     proxy = servers.start_proxy(stack, tmp, "proxy", db, fake)
     relay = servers.start_relay(stack, tmp, fake)
-    bench = Bench(args, stack, tmp, db, fake, proxy, relay)
+    floor = servers.start_floor(stack, tmp, db, fake) if "floor" in phases else None
+    bench = Bench(args, stack, tmp, db, fake, proxy, relay, floor)
     bench.targets = {
         "direct": target(
             fake, PATHS["direct"], {"x-api-key": servers.PLATFORM_KEY}, args.body_bytes
@@ -475,10 +518,16 @@ def setup(stack: ExitStack, tmp: Path, args: argparse.Namespace) -> Bench:
         "proxy": target(proxy.url, PATHS["proxy"], _bearer(bench), args.body_bytes),
         "relay": target(relay.url, PATHS["relay"], _bearer(bench), args.body_bytes),
     }
-    bench.targets["proxy"].meter = proxy.cpu_seconds
-    bench.targets["relay"].meter = relay.cpu_seconds
+    metered = {"proxy": proxy, "relay": relay}
+    if floor is not None:
+        bench.targets["floor"] = target(
+            floor.url, PATHS["floor"], _bearer(bench), args.body_bytes, kinds=("json",)
+        )
+        metered["floor"] = floor
+    for name, server in metered.items():
+        bench.targets[name].meter = server.cpu_seconds
     run(_warm_up(bench))
-    bench.values["idle"] = _idle_rates({"proxy": proxy, "relay": relay})
+    bench.values["idle"] = _idle_rates(metered)
     return bench
 
 
@@ -504,10 +553,11 @@ async def _warm_up(bench: Bench) -> None:
 
 def main() -> int:
     args = arguments()
-    phases = args.only.split(",")
+    # In the order of PHASES: the floor joins the JSON rounds if they run.
+    phases = [name for name in PHASES if name in args.only.split(",")]
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         try:
-            bench = setup(stack, Path(tmp), args)
+            bench = setup(stack, Path(tmp), args, phases)
             for name in phases:
                 PHASES[name](bench)
         except RuntimeError as error:

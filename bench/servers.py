@@ -2,7 +2,8 @@
 
 The fake provider (`python -m tests.fakes.upstream`), the project's server (uvicorn with
 the flags `make run` uses, on a throw-away SQLite database with one workspace and a
-platform key, set up through `manage.py` as an operator would) and the bare aiohttp relay
+platform key, set up through `manage.py` as an operator would), the same server with the
+floor's one relaying view under /ai/ (`bench/floor_app.py`) and the bare aiohttp relay
 (`bench/bare_relay.py`) each run in a process of their own, their log written to a file
 of the run's temporary directory (its tail is shown if one fails to start).
 
@@ -157,16 +158,35 @@ def database(
     return Database(env, created["callback_token"])
 
 
-def start_proxy(stack: ExitStack, logs: Path, name: str, db: Database, upstream: str) -> Server:
+def start_proxy(
+    stack: ExitStack,
+    logs: Path,
+    name: str,
+    db: Database,
+    upstream: str,
+    more_env: dict[str, str] | None = None,
+) -> Server:
     """The project's server, one process, relaying Anthropic requests to `upstream`."""
     port = free_port()
     command = [sys.executable, *os.environ.get("BENCH_SERVER", "-m uvicorn").split()]
     command += ["sam_project.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     command += UVICORN_FLAGS
-    env = {**db.env, "AI_PROXY_ANTHROPIC_UPSTREAM": upstream}
+    env = {**db.env, "AI_PROXY_ANTHROPIC_UPSTREAM": upstream, **(more_env or {})}
     child = start(stack, name, command, logs, env)
     _wait_for(port, child, logs / f"{name}.log")
     return Server(f"http://127.0.0.1:{port}", child.pid)
+
+
+def start_floor(stack: ExitStack, logs: Path, db: Database, upstream: str) -> Server:
+    """The project's server as `start_proxy` starts it, on the settings of
+    `bench/floor_settings.py`: /ai/ served by the one relaying view of `bench/floor_app.py`."""
+    path = os.pathsep.join(filter(None, [str(ROOT / "bench"), os.environ.get("PYTHONPATH")]))
+    more_env = {
+        "DJANGO_SETTINGS_MODULE": "floor_settings",
+        "PYTHONPATH": path,
+        "AI_PROXY_ANTHROPIC_API_KEY": PLATFORM_KEY,
+    }
+    return start_proxy(stack, logs, "floor", db, upstream, more_env)
 
 
 def _manage(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
