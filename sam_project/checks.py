@@ -75,7 +75,7 @@ def check_proxy_settings(app_configs: Sequence[Any] | None, **kwargs: Any) -> li
         value = getattr(settings, name)
         if value and not _is_http_url(value):
             errors.append(Error(f"{name} must be an http(s) URL.", id="sam.E005"))
-    for name in (
+    errors += _not_positive(
         "CALLBACK_TOKEN_TTL",
         "AI_PROXY_TOKEN_TTL",
         "AI_PROXY_READ_TIMEOUT",
@@ -84,9 +84,7 @@ def check_proxy_settings(app_configs: Sequence[Any] | None, **kwargs: Any) -> li
         "AI_PROXY_RESPONSE_ID_TTL",
         "AI_PROXY_UPSTREAM_CONNECTIONS",
         "AI_PROXY_REDIS_CONNECTIONS",
-    ):
-        if getattr(settings, name) <= 0:
-            errors.append(Error(f"{name} must be greater than zero.", id="sam.E006"))
+    )
     for name in (
         "AI_PROXY_RATE_LIMIT_RPM",
         "AI_PROXY_DAILY_INPUT_TOKENS",
@@ -216,14 +214,12 @@ def check_operations(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[C
         )
     if not 1 <= settings.AI_PROXY_ALERT_PERCENT <= 100:
         errors.append(Error("AI_PROXY_ALERT_PERCENT must be from 1 to 100.", id="sam.E006"))
-    for name in (
+    errors += _not_positive(
         "AI_PROXY_ALERT_WEBHOOK_TIMEOUT",
         "AI_PROXY_ALERT_INTERVAL",
         "AI_PROXY_ALERT_RETRY_SECONDS",
         "AI_PROXY_ALERT_MAX_ATTEMPTS",
-    ):
-        if getattr(settings, name) <= 0:
-            errors.append(Error(f"{name} must be greater than zero.", id="sam.E006"))
+    )
     directory = settings.PROMETHEUS_MULTIPROC_DIR
     if directory and not (os.path.isdir(directory) and os.access(directory, os.W_OK | os.X_OK)):
         errors.append(
@@ -234,3 +230,12 @@ def check_operations(app_configs: Sequence[Any] | None, **kwargs: Any) -> list[C
             )
         )
     return errors
+
+
+def _not_positive(*names: str) -> list[Error]:
+    """An error for each of these settings that is zero or below."""
+    return [
+        Error(f"{name} must be greater than zero.", id="sam.E006")
+        for name in names
+        if getattr(settings, name) <= 0
+    ]
