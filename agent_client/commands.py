@@ -67,7 +67,7 @@ def _renews(agent: Agent, credential: AgentCredential) -> bool:
 
 def _renewal(config: Config, agent: Agent, token_file: Path | None, reporter: Reporter) -> Renewal:
     """The agent's refresh hook; asks proxy-token once, which checks it works and tells the
-    token's lifetime (the agent renews at half of it)."""
+    token's lifetime (see `IssuedToken.refresh_ms`)."""
     issued = proxy_token_fetch(
         control_plane=config.control_plane,
         workspace_id=config.workspace_id,

@@ -26,8 +26,14 @@ from agent_client.origin import ParsedURL
 from agent_client.redaction import Redactor, Secret
 from agent_client.transport import post_json
 
-# The agents renew at half the token's lifetime, and never more often than this.
+# How often the agents fetch a new token: a quarter of a token's life, at most every five
+# minutes (Claude Code's own default) and at least every second. Claude Code answers a
+# request from the key it holds and fetches the next one behind it, so a key is used until
+# the first request after its refresh time: a quarter leaves room for gaps of three quarters
+# of a token's life between requests (after a longer idle the proxy refuses the old token
+# and the agent fetches a new one at once, on the 401).
 MIN_REFRESH_MS = 1000
+MAX_REFRESH_MS = 300_000
 
 
 @dataclass(frozen=True)
@@ -36,9 +42,10 @@ class IssuedToken:
     expires_at: datetime
 
     def refresh_ms(self, now: datetime | None = None) -> int:
-        """How often an agent should fetch a new token: half of what is left of this one."""
+        """How often an agent should fetch a new token (see MIN_REFRESH_MS)."""
         left = self.expires_at - (now or datetime.now(UTC))
-        return max(MIN_REFRESH_MS, int(left.total_seconds() * 1000) // 2)
+        quarter = int(left.total_seconds() * 1000) // 4
+        return max(MIN_REFRESH_MS, min(MAX_REFRESH_MS, quarter))
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ def test_parallel_requests_on_several_processes_lose_no_usage(
         response = httpx.post(
             f"{url}/ai/anthropic/v1/messages",
             json=CLAUDE_MESSAGE,
-            headers={"Authorization": f"Bearer {ws.token}"},
+            headers={"Authorization": f"Bearer {ws.proxy_token()}"},
             timeout=60,
         )
         return response.status_code

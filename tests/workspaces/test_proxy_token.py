@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from catalog.config import stored_config
 from catalog.models import ProxySettings
 from credentials.models import Scope
 from tests.support import CLAUDE_KEY, add_credential, make_workspace, post_json
@@ -198,6 +199,15 @@ def test_it_is_rate_limited_per_workspace_with_retry_after(client, ws, alice, se
     assert WorkspaceToken.objects.filter(kind=TokenKind.PROXY).count() == 3
     other = make_workspace(alice)
     assert proxy_token(client, other).status_code == 200
+
+
+def test_a_renewal_costs_three_queries(client, ws, django_assert_max_num_queries):
+    stored_config()
+
+    with django_assert_max_num_queries(3):  # the token, the resolution, the new token
+        response = proxy_token(client, ws)
+
+    assert response.status_code == 200
 
 
 def test_the_endpoint_is_in_the_openapi_schema(client):
