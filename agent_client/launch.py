@@ -84,9 +84,12 @@ def token_file_written(token: Secret) -> Iterator[Path]:
         raise LocalFileError(f"cannot create a private directory: {error.strerror}") from None
     path = directory / "callback-token"
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(token.reveal() + "\n")
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(token.reveal() + "\n")
+        except OSError as error:
+            raise LocalFileError(f"cannot write {path}: {error.strerror}") from None
         yield path
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -17,14 +17,14 @@ import anthropic
 from anthropic.types import MessageParam
 
 
-def helper_key() -> dict[str, str]:
+def helper_key() -> str | None:
     """The key from settings.json's apiKeyHelper, when the environment holds none."""
     if os.environ.get("ANTHROPIC_AUTH_TOKEN") or os.environ.get("ANTHROPIC_API_KEY"):
-        return {}  # everything from the environment
+        return None  # everything from the environment
     directory = Path(os.environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude")
     helper = json.loads((directory / "settings.json").read_text())["apiKeyHelper"]
     key = subprocess.run(helper, shell=True, check=True, capture_output=True, text=True)  # noqa: S602 - as Claude Code runs it
-    return {"api_key": key.stdout.strip()}
+    return key.stdout.strip()
 
 
 def main() -> int:
@@ -32,7 +32,7 @@ def main() -> int:
     parser.add_argument("--stream", action="store_true")
     parser.add_argument("--prompt", default="Say pong.")
     args = parser.parse_args()
-    client = anthropic.Anthropic(max_retries=0, timeout=30, **helper_key())
+    client = anthropic.Anthropic(max_retries=0, timeout=30, api_key=helper_key())
     model = os.environ["ANTHROPIC_MODEL"]
     messages: list[MessageParam] = [{"role": "user", "content": args.prompt}]
     try:
