@@ -3,6 +3,7 @@ lifetime of a few seconds, a task whose tool runs longer than that still succeed
 request, because the CLI ran the client's hook (apiKeyHelper, provider auth) for new tokens."""
 
 import logging
+import time
 
 import pytest
 
@@ -28,8 +29,22 @@ def proxy_requests(caplog):
     return [r for r in caplog.records if r.getMessage() == "ai_proxy.request"]
 
 
-def assert_every_request_succeeded_on_renewed_tokens(caplog, vm: AgentVM):
-    lines = proxy_requests(caplog)
+def inference_lines(caplog, upstream: FakeUpstream):
+    """The proxy's lines, once one per inference request the upstream saw is in (a stream's
+    line is written after its last byte, which can be after the CLI exited)."""
+    expected = len(inference(upstream))
+    deadline = time.monotonic() + 5
+    while True:
+        lines = proxy_requests(caplog)
+        if len([r for r in lines if r.route != "openai.models"]) >= expected:
+            return lines
+        if time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
+def assert_every_request_succeeded_on_renewed_tokens(caplog, vm: AgentVM, upstream):
+    lines = inference_lines(caplog, upstream)
     assert lines
     assert [line.status for line in lines] == [200] * len(lines)
     assert not [r for r in caplog.records if r.getMessage() == "auth.token_rejected"]
@@ -71,7 +86,7 @@ def test_claude_code_works_past_its_tokens_lifetime_on_tokens_from_its_api_key_h
     assert (vm.workdir / "made.txt").read_text() == "1\n2\n3\n4\n"
     assert "Wrote made.txt in four steps." in run.stdout
     assert len([body for body in inference(proxy_upstream) if with_tools(body)]) == 5
-    assert_every_request_succeeded_on_renewed_tokens(caplog, vm)
+    assert_every_request_succeeded_on_renewed_tokens(caplog, vm, proxy_upstream)
     assert not (vm.home / ".claude" / "settings.json").exists()  # restored: there was none
     assert_no_callback_token_in_files(vm)
     assert vm.outside.attempts == []
@@ -97,10 +112,11 @@ def test_claude_code_idle_past_its_tokens_lifetime_gets_a_new_one_on_the_401(
     assert (vm.workdir / "made.txt").read_text() == "slept\n"
     assert "Waited and wrote made.txt." in run.stdout
     assert len([body for body in inference(proxy_upstream) if with_tools(body)]) == 2
-    statuses = [line.status for line in proxy_requests(caplog)]
+    lines = inference_lines(caplog, proxy_upstream)
+    statuses = [line.status for line in lines]
     assert statuses.count(401) <= 1
     assert statuses[-1] == 200
-    assert len({line.token_id for line in proxy_requests(caplog)} - {None}) >= 2
+    assert len({line.token_id for line in lines} - {None}) >= 2
 
 
 def test_codex_runs_past_its_tokens_lifetime_on_tokens_from_its_provider_auth_command(
@@ -121,7 +137,7 @@ def test_codex_runs_past_its_tokens_lifetime_on_tokens_from_its_provider_auth_co
     assert (vm.workdir / "made.txt").read_text() == "slept\n"
     assert run.stdout.strip() == "Waited and wrote made.txt."
     assert len(inference(proxy_upstream)) == 2
-    assert_every_request_succeeded_on_renewed_tokens(caplog, vm)
+    assert_every_request_succeeded_on_renewed_tokens(caplog, vm, proxy_upstream)
     config = (vm.codex_home / "config.toml").read_text()
     assert "[model_providers.sam-proxy.auth]" in config
     assert_no_callback_token_in_files(vm)
