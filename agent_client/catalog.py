@@ -28,6 +28,8 @@ class Agent:
     # Variables that carry this agent's credential or endpoint. The agent never inherits
     # them from the VM: a stale base URL would send a user's key somewhere else.
     managed_env: tuple[str, ...]
+    # The agent runs `python -m agent_client token` itself for a fresh proxy token.
+    renews_token: bool = False
 
     @property
     def oauth_accepted(self) -> bool:
@@ -50,6 +52,7 @@ AGENTS: dict[str, Agent] = {
                 "ANTHROPIC_BASE_URL",
                 "ANTHROPIC_MODEL",
             ),
+            renews_token=True,
         ),
         Agent(
             agent_type="openai-codex",
@@ -58,6 +61,7 @@ AGENTS: dict[str, Agent] = {
             oauth_file=True,
             proxy_provider=OPENAI_PROXY,
             managed_env=("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"),
+            renews_token=True,
         ),
         Agent(
             agent_type="opencode",

@@ -1,4 +1,4 @@
-"""`python -m agent_client env|run|sync`: flags, configuration, and exit codes.
+"""`python -m agent_client env|run|sync|token`: flags, configuration, and exit codes.
 
 Configuration comes from flags or the environment. The workspace token is read from
 --token-file or SAM_CALLBACK_TOKEN and is never accepted as an argument: argv is visible to
@@ -36,6 +36,7 @@ class Config:
     control_plane: ParsedURL
     workspace_id: str
     token: Secret
+    token_file: Path | None = None  # where the token came from, when it came from a file
 
 
 class _Parser(argparse.ArgumentParser):
@@ -96,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--force", action="store_true", help="post even when auth.json looks unchanged"
     )
+    commands.add_parser(
+        "token",
+        parents=[common],
+        allow_abbrev=False,
+        help="print a fresh proxy token and nothing else (the agents' refresh hooks run this)",
+    )
     return parser
 
 
@@ -143,7 +150,12 @@ def config_resolve(
 
     token = _read_token(args.token_file, environ, reporter)
     reporter.redactor.add(token)
-    return Config(control_plane=control_plane, workspace_id=workspace_id, token=Secret(token))
+    return Config(
+        control_plane=control_plane,
+        workspace_id=workspace_id,
+        token=Secret(token),
+        token_file=args.token_file.absolute() if args.token_file is not None else None,
+    )
 
 
 def _read_token(path: Path | None, environ: Mapping[str, str], reporter: Reporter) -> str:

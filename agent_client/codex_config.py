@@ -94,7 +94,8 @@ def _disable_top_level_keys(text: str) -> str:
 
 
 def _string(value: str) -> str:
-    # A JSON string literal is a valid TOML basic string for these values (ASCII URLs, ids).
+    # A JSON string literal is a valid TOML basic string for these values (URLs, ids, paths;
+    # non-ASCII is escaped as \uXXXX, which TOML reads the same way).
     return json.dumps(value)
 
 
@@ -108,24 +109,53 @@ def _managed_head(provider: CodexProvider) -> str:
 
 
 def _managed_table(provider: CodexProvider) -> str:
-    return (
-        f"{BEGIN}\n"
-        f"[model_providers.{provider.provider_id}]\n"
-        f"name = {_string(provider.name)}\n"
-        f"base_url = {_string(provider.base_url)}\n"
-        f"env_key = {_string(provider.env_key)}\n"
-        f"wire_api = {_string(provider.wire_api)}\n"
-        f"{END}\n"
-    )
+    lines = [
+        BEGIN,
+        f"[model_providers.{provider.provider_id}]",
+        *(f"{key} = {_value(value)}" for key, value in _provider_keys(provider).items()),
+    ]
+    if provider.auth is not None:
+        lines.append(f"[model_providers.{provider.provider_id}.auth]")
+        lines += [f"{key} = {_value(value)}" for key, value in _auth_keys(provider).items()]
+    return "\n".join([*lines, END]) + "\n"
 
 
-def _expected_table(provider: CodexProvider) -> dict[str, str]:
+def _value(value: str | int | tuple[str, ...]) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_string(item) for item in value) + "]"
+    if isinstance(value, int):
+        return str(value)
+    return _string(value)
+
+
+def _provider_keys(provider: CodexProvider) -> dict[str, str]:
+    keys = {"name": provider.name, "base_url": provider.base_url}
+    if provider.env_key is not None:
+        keys["env_key"] = provider.env_key
+    keys["wire_api"] = provider.wire_api
+    return keys
+
+
+def _auth_keys(provider: CodexProvider) -> dict[str, str | int | tuple[str, ...]]:
+    """The command-backed auth (Codex runs it for the bearer token; see `CodexAuth`)."""
+    auth = provider.auth
+    assert auth is not None
     return {
-        "name": provider.name,
-        "base_url": provider.base_url,
-        "env_key": provider.env_key,
-        "wire_api": provider.wire_api,
+        "command": auth.command,
+        "args": auth.args,
+        "refresh_interval_ms": auth.refresh_interval_ms,
+        "timeout_ms": auth.timeout_ms,
     }
+
+
+def _expected_table(provider: CodexProvider) -> dict[str, Any]:
+    table: dict[str, Any] = dict(_provider_keys(provider))
+    if provider.auth is not None:
+        table["auth"] = {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in _auth_keys(provider).items()
+        }
+    return table
 
 
 def _without_managed(document: dict[str, Any], provider_id: str) -> dict[str, Any]:

@@ -1,12 +1,16 @@
-"""The three commands: env (print), run (start the agent), sync (post auth.json back)."""
+"""The commands: env (print), run (start the agent), sync (post auth.json back), token
+(print a fresh proxy token, for the agents' own refresh hooks)."""
 
 import argparse
 import json
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from pathlib import Path
 
 from agent_client.catalog import AGENTS, Agent
+from agent_client.claude_settings import claude_config_dir, helper_installed, helper_write
 from agent_client.cli import TOKEN_ENV, Config
 from agent_client.codex_files import (
     auth_changed,
@@ -16,11 +20,18 @@ from agent_client.codex_files import (
     config_write,
     sync_state_write,
 )
-from agent_client.credential import AgentCredential, credential_fetch
+from agent_client.credential import PROXY_TOKEN_SOURCE, AgentCredential, credential_fetch
 from agent_client.environment import AgentSetup, agent_setup
 from agent_client.errors import EXIT_OK, ClientError, LocalFileError, UsageError
-from agent_client.launch import child_environment, child_run, env_file_written, shell_assignments
+from agent_client.launch import (
+    child_environment,
+    child_run,
+    env_file_written,
+    shell_assignments,
+    token_file_written,
+)
 from agent_client.redaction import Secret, describe, secret_names
+from agent_client.renewal import Renewal, helper_argv, proxy_token_fetch
 from agent_client.report import Reporter
 from agent_client.sync import credential_sync_post
 
@@ -37,17 +48,53 @@ def _dotenv_value(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _prepare(config: Config, agent: Agent, reporter: Reporter) -> tuple[AgentSetup, frozenset[str]]:
-    credential = credential_fetch(
+def _fetch(config: Config, agent: Agent, reporter: Reporter) -> AgentCredential:
+    return credential_fetch(
         control_plane=config.control_plane,
         workspace_id=config.workspace_id,
         token=config.token,
         agent=agent,
         redactor=reporter.redactor,
     )
-    setup = agent_setup(agent, credential)
+
+
+def _renews(agent: Agent, credential: AgentCredential) -> bool:
+    """Whether the agent is to fetch its own proxy tokens: it can, and it got a proxy token
+    (scoped mode). In callback mode the callback token is the key and does not expire soon."""
+    proxy = credential.proxy
+    return agent.renews_token and proxy is not None and proxy.key_source == PROXY_TOKEN_SOURCE
+
+
+def _renewal(config: Config, agent: Agent, token_file: Path | None, reporter: Reporter) -> Renewal:
+    """The agent's refresh hook; asks proxy-token once, which checks it works and tells the
+    token's lifetime (see `IssuedToken.refresh_ms`)."""
+    issued = proxy_token_fetch(
+        control_plane=config.control_plane,
+        workspace_id=config.workspace_id,
+        token=config.token,
+        agent=agent,
+        redactor=reporter.redactor,
+    )
+    argv = helper_argv(
+        agent=agent,
+        control_plane=config.control_plane,
+        workspace_id=config.workspace_id,
+        token_file=token_file,
+    )
+    return Renewal(argv=argv, refresh_ms=issued.refresh_ms())
+
+
+def _setup(
+    agent: Agent, credential: AgentCredential, renewal: Renewal | None, reporter: Reporter
+) -> tuple[AgentSetup, frozenset[str]]:
+    setup = agent_setup(agent, credential, renewal)
     secret = secret_names(setup.env, reporter.redactor)
     reporter.info(_summary(agent, credential))
+    if renewal is not None:
+        reporter.info(
+            f"{agent.agent_type} renews its proxy token itself every "
+            f"{renewal.refresh_ms / 1000:g} s (python -m agent_client token)"
+        )
     reporter.detail(f"environment: {describe(setup.env, setup.env, secret)}")
     reporter.detail(f"not inherited: {', '.join(setup.unset) or 'nothing'}")
     return setup, secret
@@ -85,9 +132,25 @@ def env_command(
     environ: Mapping[str, str],
     reporter: Reporter,
 ) -> int:
-    setup, _secret = _prepare(config, AGENTS[args.agent], reporter)
+    agent = AGENTS[args.agent]
+    credential = _fetch(config, agent, reporter)
+    renewal = None
+    if args.write_files and _renews(agent, credential):
+        # Without --token-file the hook reads SAM_CALLBACK_TOKEN from the agent's environment.
+        renewal = _renewal(config, agent, config.token_file, reporter)
+        if config.token_file is None:
+            reporter.info(f"start the agent with {TOKEN_ENV} set: its token hook reads it")
+    elif _renews(agent, credential):
+        reporter.info(
+            "this token is not renewed: use run, or --write-files, for the agent's refresh hook"
+        )
+    setup, _secret = _setup(agent, credential, renewal, reporter)
     if args.write_files:
         _write_codex_files(setup, environ, reporter)
+        if setup.claude_key_helper is not None:
+            directory = claude_config_dir(environ)
+            helper_write(directory, setup.claude_key_helper)
+            reporter.info(f"Claude Code apiKeyHelper written to {directory / 'settings.json'}")
     elif setup.codex_provider is not None or setup.codex_auth is not None:
         reporter.info("Codex also reads files (config.toml, auth.json): use run, or --write-files")
     sys.stdout.write(env_format(setup, args.format))
@@ -115,12 +178,41 @@ def run_command(
     reporter: Reporter,
 ) -> int:
     agent = AGENTS[args.agent]
-    setup, secret = _prepare(config, agent, reporter)
-    if any(reporter.redactor.contains_secret(arg) for arg in command):
-        raise UsageError(
-            "the command's arguments hold a credential; it is passed in the environment"
-        )
-    _write_codex_files(setup, environ, reporter)
+    credential = _fetch(config, agent, reporter)
+    with ExitStack() as cleanup:
+        renewal = None
+        if _renews(agent, credential):
+            # The hook needs the callback token: from the caller's file, or from a private
+            # copy removed when the agent exits (the agent's environment does not get it).
+            token_file = config.token_file or cleanup.enter_context(
+                token_file_written(config.token)
+            )
+            renewal = _renewal(config, agent, token_file, reporter)
+        setup, secret = _setup(agent, credential, renewal, reporter)
+        if any(reporter.redactor.contains_secret(arg) for arg in command):
+            raise UsageError(
+                "the command's arguments hold a credential; it is passed in the environment"
+            )
+        _write_codex_files(setup, environ, reporter)
+        if setup.claude_key_helper is not None:
+            path = cleanup.enter_context(
+                helper_installed(claude_config_dir(environ), setup.claude_key_helper)
+            )
+            reporter.info(f"Claude Code apiKeyHelper set in {path} (restored after the run)")
+        code = _start(command, args, environ, setup, secret, reporter)
+    if setup.codex_auth is not None:
+        _sync_after_run(config, agent, environ, reporter)
+    return code
+
+
+def _start(
+    command: Sequence[str],
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    setup: AgentSetup,
+    secret: frozenset[str],
+    reporter: Reporter,
+) -> int:
     reporter.detail(f"starting {command[0]}")
     if args.env_file_dir is None:
         code = child_run(command, child_environment(environ, setup, secret=secret, env_file=None))
@@ -130,8 +222,6 @@ def run_command(
             env = child_environment(environ, setup, secret=secret, env_file=path)
             code = child_run(command, env)
     reporter.detail(f"{command[0]} exited with {code}")
-    if setup.codex_auth is not None:
-        _sync_after_run(config, agent, environ, reporter)
     return code
 
 
@@ -193,5 +283,31 @@ def _sync(
     reporter.info(f"Codex credential synced: {outcome} on the control plane")
 
 
+def token_command(
+    config: Config,
+    args: argparse.Namespace,
+    _command: Sequence[str],
+    _environ: Mapping[str, str],
+    reporter: Reporter,
+) -> int:
+    """Print a fresh proxy token and nothing else: the one output of the client that is a
+    secret, read by the agents' refresh hooks (Claude Code's apiKeyHelper, Codex's auth)."""
+    issued = proxy_token_fetch(
+        control_plane=config.control_plane,
+        workspace_id=config.workspace_id,
+        token=config.token,
+        agent=AGENTS[args.agent],
+        redactor=reporter.redactor,
+    )
+    sys.stdout.write(issued.token.reveal() + "\n")
+    sys.stdout.flush()
+    return EXIT_OK
+
+
 Command = Callable[[Config, argparse.Namespace, Sequence[str], Mapping[str, str], Reporter], int]
-COMMANDS: dict[str, Command] = {"env": env_command, "run": run_command, "sync": sync_command}
+COMMANDS: dict[str, Command] = {
+    "env": env_command,
+    "run": run_command,
+    "sync": sync_command,
+    "token": token_command,
+}

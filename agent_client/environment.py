@@ -5,7 +5,8 @@ agent must not inherit, and the files to write (Codex only).
 """
 
 import json
-from dataclasses import dataclass, field
+import shlex
+from dataclasses import dataclass, field, replace
 
 from agent_client.catalog import (
     ANTHROPIC_PROXY,
@@ -16,24 +17,46 @@ from agent_client.catalog import (
 )
 from agent_client.credential import AgentCredential, ProxyConfig
 from agent_client.redaction import Secret
+from agent_client.renewal import Renewal
 
 CALLBACK_TOKEN_ENV = "SAM_CALLBACK_TOKEN"  # noqa: S105 - a variable name, not a secret
 CODEX_PROVIDER_ID = "sam-proxy"
 CODEX_PROVIDER_NAME = "SAM platform AI proxy"
 CODEX_KEY_ENV = "OPENAI_API_KEY"
 OPENCODE_PROVIDER_ID = "sam"
+# How often Claude Code runs its apiKeyHelper again (it also does at once after a 401).
+CLAUDE_HELPER_TTL_ENV = "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"
+
+
+# How long Codex lets the token command run (Python's start and one POST).
+CODEX_AUTH_TIMEOUT_MS = 15000
+
+
+@dataclass(frozen=True)
+class CodexAuth:
+    """`[model_providers.<id>.auth]`: Codex runs this command for its bearer token, again
+    every `refresh_interval_ms` and after a 401."""
+
+    command: str
+    args: tuple[str, ...]
+    refresh_interval_ms: int
+    timeout_ms: int = CODEX_AUTH_TIMEOUT_MS
 
 
 @dataclass(frozen=True)
 class CodexProvider:
-    """The provider block written to Codex's config.toml (current Codex ignores OPENAI_BASE_URL)."""
+    """The provider block written to Codex's config.toml (current Codex ignores OPENAI_BASE_URL).
+
+    The key comes from `env_key`, or, when the agent renews its token, from `auth` (Codex
+    takes one or the other)."""
 
     base_url: str
     model: str
     provider_id: str = CODEX_PROVIDER_ID
     name: str = CODEX_PROVIDER_NAME
-    env_key: str = CODEX_KEY_ENV
+    env_key: str | None = CODEX_KEY_ENV
     wire_api: str = "responses"
+    auth: CodexAuth | None = None
 
 
 @dataclass(frozen=True)
@@ -45,10 +68,18 @@ class AgentSetup:
     manages_codex_config: bool = False
     codex_provider: CodexProvider | None = None
     codex_auth: Secret | None = field(default=None)
+    # Claude Code only: the `apiKeyHelper` command to put in its settings.json for the run.
+    claude_key_helper: str | None = None
 
 
-def agent_setup(agent: Agent, credential: AgentCredential) -> AgentSetup:
-    if credential.proxy is not None:
+def agent_setup(
+    agent: Agent, credential: AgentCredential, renewal: Renewal | None = None
+) -> AgentSetup:
+    """What the agent needs; with `renewal` (a proxy token, an agent that renews its own)
+    the agent gets no token at all, only the command that fetches one."""
+    if credential.proxy is not None and renewal is not None:
+        env = _renewing_env(credential.proxy, renewal)
+    elif credential.proxy is not None:
         env = _proxy_env(credential.proxy, credential.key)
     elif credential.kind == OAUTH_TOKEN and agent.oauth_env is not None:
         env = {agent.oauth_env: credential.key.reveal()}
@@ -61,10 +92,14 @@ def agent_setup(agent: Agent, credential: AgentCredential) -> AgentSetup:
     # API and is passed on only when it is the proxy key itself.
     unset = tuple(name for name in (*agent.managed_env, CALLBACK_TOKEN_ENV) if name not in env)
     if not agent.oauth_file:
-        return AgentSetup(env=env, unset=unset)
+        helper = shlex.join(renewal.argv) if renewal and credential.proxy else None
+        return AgentSetup(env=env, unset=unset, claude_key_helper=helper)
     provider = None
     if credential.proxy is not None:
         provider = CodexProvider(base_url=credential.proxy.base_url, model=credential.proxy.model)
+        if renewal is not None:
+            auth = CodexAuth(renewal.argv[0], renewal.argv[1:], renewal.refresh_ms)
+            provider = replace(provider, env_key=None, auth=auth)
     return AgentSetup(
         env=env,
         unset=unset,
@@ -72,6 +107,18 @@ def agent_setup(agent: Agent, credential: AgentCredential) -> AgentSetup:
         codex_provider=provider,
         codex_auth=credential.key if credential.kind == OAUTH_TOKEN else None,
     )
+
+
+def _renewing_env(proxy: ProxyConfig, renewal: Renewal) -> dict[str, str]:
+    if proxy.provider == ANTHROPIC_PROXY:
+        return {
+            "ANTHROPIC_BASE_URL": proxy.base_url,
+            "ANTHROPIC_MODEL": proxy.model,
+            CLAUDE_HELPER_TTL_ENV: str(renewal.refresh_ms),
+        }
+    if proxy.provider == OPENAI_PROXY:
+        return {"OPENAI_BASE_URL": proxy.base_url, "OPENAI_MODEL": proxy.model}
+    raise ValueError(f"{proxy.provider} has no token renewal")
 
 
 def _proxy_env(proxy: ProxyConfig, key: Secret) -> dict[str, str]:

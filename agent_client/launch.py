@@ -8,8 +8,10 @@ never through argv, where every user of the machine can read them.
 import os
 import secrets
 import shlex
+import shutil
 import signal
 import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +19,7 @@ from types import FrameType
 
 from agent_client.environment import AgentSetup
 from agent_client.errors import CommandNotStarted, LocalFileError
+from agent_client.redaction import Secret
 
 ENV_FILE_VARIABLE = "SAM_AGENT_ENV_FILE"
 # Forwarded to the agent. SIGINT is not: a terminal's Ctrl-C already reaches the whole
@@ -69,6 +72,27 @@ def env_file_written(directory: Path, env: Mapping[str, str]) -> Iterator[Path]:
         yield path
     finally:
         path.unlink(missing_ok=True)
+
+
+@contextmanager
+def token_file_written(token: Secret) -> Iterator[Path]:
+    """The callback token in a 0600 file of a fresh private directory, for the agent's token
+    hook to read; removed, with the directory, however the block ends."""
+    try:
+        directory = Path(tempfile.mkdtemp(prefix="sam-agent-"))
+    except OSError as error:
+        raise LocalFileError(f"cannot create a private directory: {error.strerror}") from None
+    path = directory / "callback-token"
+    try:
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(token.reveal() + "\n")
+        except OSError as error:
+            raise LocalFileError(f"cannot write {path}: {error.strerror}") from None
+        yield path
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def child_run(argv: Sequence[str], env: Mapping[str, str]) -> int:

@@ -176,5 +176,7 @@ def _log(exchange: Exchange) -> None:
             "ttfb_ms": exchange.ttfb_ms,
             "client_disconnected": exchange.client_disconnected,
             "workspace_id": str(token.workspace_id) if token else None,
+            # Which token of the workspace (its row, not its value): shows renewals at work.
+            "token_id": token.id if token else None,
         },
     )

@@ -37,6 +37,10 @@ class AgentSpec:
     # The providers an API key of this agent is a key of: where the proxy may send a user's
     # or project's key of it (SPEC 22.1). A Claude Code key never goes to OpenAI.
     key_providers: tuple[Provider, ...] = ()
+    # Whether the agent fetches a fresh proxy token itself when its own expires (Claude
+    # Code's apiKeyHelper, Codex's command-backed provider auth; SPEC 22.2). An agent that
+    # cannot is started with one token that has to last the session.
+    renews_token: bool = False
 
     @property
     def proxy_eligible(self) -> bool:
@@ -45,6 +49,13 @@ class AgentSpec:
     @property
     def proxy_base_path(self) -> str | None:
         return self.proxy_route.base_path if self.proxy_route else None
+
+    def proxy_token_seconds(self) -> int:
+        """How long a proxy token minted for this agent lives: AI_PROXY_TOKEN_TTL when the
+        agent renews its token, else AI_PROXY_STATIC_TOKEN_TTL."""
+        if self.renews_token:
+            return int(settings.AI_PROXY_TOKEN_TTL)
+        return int(settings.AI_PROXY_STATIC_TOKEN_TTL)
 
     def env_default_model(self) -> str | None:
         """The model the environment chose for proxy sessions, if any."""
@@ -75,6 +86,7 @@ AGENTS: dict[str, AgentSpec] = {
             default_model="claude-sonnet-4-6",
             default_model_setting="AI_PROXY_DEFAULT_ANTHROPIC_MODEL",
             key_providers=(Provider.ANTHROPIC,),
+            renews_token=True,
         ),
         AgentSpec(
             agent_type="openai-codex",
@@ -87,6 +99,7 @@ AGENTS: dict[str, AgentSpec] = {
             default_model="gpt-4.1",
             default_model_setting="AI_PROXY_DEFAULT_OPENAI_MODEL",
             key_providers=(Provider.OPENAI, Provider.OPENAI_COMPATIBLE),
+            renews_token=True,
         ),
         AgentSpec(
             agent_type="opencode",

@@ -134,8 +134,8 @@ class ProxySettings(models.Model):
     )
 
     class TokenMode(models.TextChoices):
-        CALLBACK = "callback", "callback: the workspace token is the proxy key"
-        SCOPED = "scoped", "scoped: mint a 2 h proxy-only token"
+        CALLBACK = "callback", "callback: the workspace token is the proxy key (reference VM agent)"
+        SCOPED = "scoped", "scoped: a proxy-only token of 1 h (AI_PROXY_TOKEN_TTL) the agent renews"
 
     enabled = models.BooleanField(
         null=True, blank=True, help_text="Empty: AI_PROXY_ENABLED from the environment."

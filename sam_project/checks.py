@@ -78,6 +78,8 @@ def check_proxy_settings(app_configs: Sequence[Any] | None, **kwargs: Any) -> li
     errors += _not_positive(
         "CALLBACK_TOKEN_TTL",
         "AI_PROXY_TOKEN_TTL",
+        "AI_PROXY_STATIC_TOKEN_TTL",
+        "AI_PROXY_TOKEN_MINTS_PER_MINUTE",
         "AI_PROXY_READ_TIMEOUT",
         "AI_PROXY_MAX_BODY_BYTES",
         "AI_PROXY_MAX_PARALLEL_REQUESTS",

@@ -302,7 +302,7 @@ CALLBACK_TOKEN_TTL = _read(env.int, "CALLBACK_TOKEN_TTL", "a number of seconds",
 # set in the environment from one left at its built-in default by comparing with these.
 AI_PROXY_BUILT_IN_DEFAULTS: dict[str, Any] = {
     "AI_PROXY_ENABLED": True,
-    "AI_PROXY_TOKEN_MODE": "callback",
+    "AI_PROXY_TOKEN_MODE": "scoped",
     "AI_PROXY_RATE_LIMIT_RPM": 30,
     "AI_PROXY_DAILY_INPUT_TOKENS": 1_000_000,
     "AI_PROXY_DAILY_OUTPUT_TOKENS": 200_000,
@@ -318,7 +318,16 @@ AI_PROXY_ENABLED = _read(
     _strict_bool, "AI_PROXY_ENABLED", "true or false", default=_BUILT_IN["AI_PROXY_ENABLED"]
 )
 AI_PROXY_TOKEN_MODE = env.str("AI_PROXY_TOKEN_MODE", default=_BUILT_IN["AI_PROXY_TOKEN_MODE"])
-AI_PROXY_TOKEN_TTL = _read(env.int, "AI_PROXY_TOKEN_TTL", "a number of seconds", default=7200)
+# Proxy tokens of agents that renew theirs (Claude Code, Codex: catalog `renews_token`) live
+# AI_PROXY_TOKEN_TTL; those of agents that cannot (OpenCode) AI_PROXY_STATIC_TOKEN_TTL.
+AI_PROXY_TOKEN_TTL = _read(env.int, "AI_PROXY_TOKEN_TTL", "a number of seconds", default=3600)
+AI_PROXY_STATIC_TOKEN_TTL = _read(
+    env.int, "AI_PROXY_STATIC_TOKEN_TTL", "a number of seconds", default=43200
+)
+# How many proxy tokens one workspace's callback token may mint per minute (proxy-token).
+AI_PROXY_TOKEN_MINTS_PER_MINUTE = _read(
+    env.int, "AI_PROXY_TOKEN_MINTS_PER_MINUTE", "an integer", default=60
+)
 AI_PROXY_DEFAULT_MODEL = env.str("AI_PROXY_DEFAULT_MODEL", default="")
 AI_PROXY_DEFAULT_ANTHROPIC_MODEL = env.str("AI_PROXY_DEFAULT_ANTHROPIC_MODEL", default="")
 AI_PROXY_DEFAULT_OPENAI_MODEL = env.str("AI_PROXY_DEFAULT_OPENAI_MODEL", default="")

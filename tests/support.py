@@ -38,6 +38,11 @@ class LiveWorkspace:
     def url(self, endpoint: str = "agent-key") -> str:
         return f"/api/workspaces/{self.id}/{endpoint}"
 
+    def proxy_token(self) -> str:
+        """A new proxy token of the workspace: what an agent holds in scoped token mode."""
+        _row, raw = token_mint(workspace=self.workspace, kind=TokenKind.PROXY)
+        return raw
+
 
 def make_workspace(user: Any, project: Project | None = None) -> LiveWorkspace:
     workspace = Workspace.objects.create(user=user, project=project)

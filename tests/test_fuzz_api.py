@@ -39,6 +39,7 @@ schemathesis.openapi.format("json-object", st.dictionaries(st.text(), JSON_VALUE
 OPERATIONS = {
     "POST /api/workspaces/{workspace_id}/agent-key",
     "POST /api/workspaces/{workspace_id}/agent-credential-sync",
+    "POST /api/workspaces/{workspace_id}/proxy-token",
     "POST /ai/anthropic/v1/messages",
     "POST /ai/anthropic/v1/messages/count_tokens",
     "POST /ai/v1/chat/completions",
@@ -50,6 +51,7 @@ OPERATIONS = {
 @pytest.fixture
 def fuzz_target(live_url, alice, project, proxy_upstream, settings):
     settings.AI_PROXY_RATE_LIMIT_RPM = 1_000_000
+    settings.AI_PROXY_TOKEN_MINTS_PER_MINUTE = 1_000_000
     return live_url, make_workspace(alice, project)
 
 
@@ -65,6 +67,8 @@ def operations():
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_route_answers_as_its_schema_says(fuzz_target, mode):
     base_url, ws = fuzz_target
+    # The VM's callback token on the workspace API; on /ai/ what agents hold (scoped mode).
+    proxy_headers = {"Authorization": f"Bearer {ws.proxy_token()}"}
     found = operations()
     assert {operation.label for operation in found} == OPERATIONS
 
@@ -76,6 +80,7 @@ def test_every_route_answers_as_its_schema_says(fuzz_target, mode):
             max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None
         )
         def answers_as_documented(case):
-            case.call_and_validate(base_url=base_url, headers=ws.headers)
+            headers = proxy_headers if case.path.startswith("/ai/") else ws.headers
+            case.call_and_validate(base_url=base_url, headers=headers)
 
         answers_as_documented()

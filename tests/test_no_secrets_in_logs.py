@@ -34,10 +34,17 @@ def test_nothing_secret_is_logged_on_any_path(
 
     url = ws.url()
     post_json(client, url, {"agentType": "claude-code"}, ws.token)  # user key served
+    settings.AI_PROXY_TOKEN_MODE = "callback"
     post_json(client, url, {"agentType": "opencode"}, ws.token)  # proxy fallback
     settings.AI_PROXY_TOKEN_MODE = "scoped"
     scoped = post_json(client, url, {"agentType": "opencode"}, ws.token).json()["apiKey"]
     secrets.append(scoped)
+    renewal = ws.url("proxy-token")
+    renewed = post_json(client, renewal, {"agentType": "opencode"}, ws.token).json()["token"]
+    secrets.append(renewed)
+    post_json(client, renewal, {"agentType": "google-gemini"}, ws.token)  # 409
+    settings.AI_PROXY_TOKEN_MINTS_PER_MINUTE = 1
+    post_json(client, renewal, {"agentType": "opencode"}, ws.token)  # 429
     post_json(client, url, {"agentType": "claude-code"}, bob_ws.token)  # 403
     post_json(client, url, {"agentType": "claude-code"}, ws.token[:-1] + "Z")  # 401
     post_json(client, url, "{broken", ws.token)  # 400
@@ -56,6 +63,8 @@ def test_nothing_secret_is_logged_on_any_path(
     formatter = JsonFormatter()
     lines = [formatter.format(record) for record in caplog.records]
     assert any("agent_key.resolved" in line for line in lines)
+    assert any("proxy_token.minted" in line for line in lines)
+    assert any("proxy_token.refused" in line for line in lines)
     assert any("credential.unreadable" in line for line in lines)
     for line in lines:
         for secret in secrets:

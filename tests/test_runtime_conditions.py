@@ -134,7 +134,7 @@ def test_with_redis_gone_the_proxy_serves_on_per_process_limits_and_says_so_once
     env = _proxy_env(fake_provider, REDIS_URL=redis_url, AI_PROXY_RATE_LIMIT_RPM="8")
     server = ServerProcess(env, tmp_path / "server.log").start()
     try:
-        headers = {"Authorization": f"Bearer {workspace.token}"}
+        headers = {"Authorization": f"Bearer {workspace.proxy_token()}"}
         started = time.monotonic()
         statuses = [
             httpx.post(
@@ -172,11 +172,13 @@ def test_a_hundred_agents_at_once_share_a_bounded_set_of_redis_connections(
     before = len(watcher.client_list())
     peak = 0
 
+    token = workspace.proxy_token()
+
     async def load() -> list[int]:
         async with httpx.AsyncClient(
             timeout=30, limits=httpx.Limits(max_connections=100)
         ) as client:
-            headers = {"Authorization": f"Bearer {workspace.token}"}
+            headers = {"Authorization": f"Bearer {token}"}
             calls = [
                 client.post(
                     f"{server.url}/ai/anthropic/v1/messages", json=CLAUDE_MESSAGE, headers=headers
@@ -222,11 +224,13 @@ def test_three_workers_start_and_serve_agent_key_and_the_proxy(workspace, fake_p
             )
             for _ in range(12)
         ]
+        # The agent's key: the proxy token agent-key minted.
+        agent = {"Authorization": f"Bearer {keys[0].json()['apiKey']}"}
         answers = [
             httpx.post(
                 f"{server.url}/ai/anthropic/v1/messages",
                 json=CLAUDE_MESSAGE,
-                headers=headers,
+                headers=agent,
                 timeout=30,
             )
             for _ in range(12)

@@ -12,15 +12,15 @@ from typing import Any
 
 from rest_framework import exceptions, status
 
-from catalog.agents import API_KEY, PLATFORM_PROXY_SENTINEL, get_agent
+from catalog.agents import API_KEY, PLATFORM_PROXY_SENTINEL, AgentSpec, get_agent
 from catalog.config import stored_config, token_mode
 from credentials.encryption import UnreadableSecret
 from credentials.models import Credential
 from credentials.resolution import AgentAccess, Delivery, synced_credential, workspace_access
 from credentials.services import credential_record_served, credential_sync
 from workspaces.metrics import agent_key_answered
-from workspaces.models import CredentialSource, Task, TokenKind, Workspace
-from workspaces.tokens import LiveToken, token_mint
+from workspaces.models import CredentialSource, Task, Workspace
+from workspaces.tokens import LiveToken, proxy_token_mint
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +46,20 @@ def _reveal(credential: Credential) -> str:
         raise CredentialUnreadable from None
 
 
-def _proxy_body(access: AgentAccess, workspace: Workspace) -> dict[str, Any]:
+class NotOnProxy(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = (
+        "This agent does not use the platform AI proxy in this workspace (it is not eligible, "
+        "the proxy is off, or the agent gets a key of its own): there is no proxy token for it."
+    )
+    default_code = "not_on_proxy"
+
+
+def _proxy_body(access: AgentAccess, workspace: Workspace, agent: AgentSpec) -> dict[str, Any]:
     """The body pointing the agent at the platform AI proxy, with the key it sends there."""
     assert access.offer is not None  # a PROXY decision carries its offer
     if token_mode(stored_config()) == "scoped":
-        _token, api_key = token_mint(workspace=workspace, kind=TokenKind.PROXY)
+        _token, api_key = proxy_token_mint(workspace=workspace, agent=agent)
         key_source = "proxy-token"
     else:
         api_key, key_source = PLATFORM_PROXY_SENTINEL, "callback-token"
@@ -96,7 +105,7 @@ def agent_key_resolve(*, token: LiveToken, agent_type: str) -> dict[str, Any]:
     if access.delivery is Delivery.DIRECT:
         body, source = _secret_body(access, workspace), access.source
     else:
-        body = _proxy_body(access, workspace)
+        body = _proxy_body(access, workspace, agent)
         source = CredentialSource.PROXY if access.credential is None else access.source
 
     if token.newest_task_id is not None:
@@ -113,6 +122,29 @@ def agent_key_resolve(*, token: LiveToken, agent_type: str) -> dict[str, Any]:
     )
     agent_key_answered(source)
     return body
+
+
+def proxy_token_issue(*, token: LiveToken, agent_type: str) -> dict[str, Any]:
+    """A fresh proxy token for an agent that renews its own (SPEC 22.2), minted only when the
+    workspace's decision for that agent is the proxy; in either token mode (a proxy token
+    opens less than the callback token that asks for it)."""
+    agent = get_agent(agent_type)
+    workspace = token.workspace
+    access = workspace_access(
+        user_id=workspace.user_id, project_id=workspace.project_id, agent=agent
+    )
+    if access.delivery is not Delivery.PROXY:
+        logger.info(
+            "proxy_token.refused",
+            extra={"workspace_id": str(workspace.pk), "agent": agent_type},
+        )
+        raise NotOnProxy
+    row, raw = proxy_token_mint(workspace=workspace, agent=agent)
+    logger.info(
+        "proxy_token.minted",
+        extra={"workspace_id": str(workspace.pk), "agent": agent_type, "token_id": row.pk},
+    )
+    return {"token": raw, "expiresAt": row.expires_at}
 
 
 def agent_credential_sync(

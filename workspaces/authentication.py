@@ -3,13 +3,16 @@
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
 
+from catalog.config import CACHE_FAILURES
 from workspaces.models import TokenKind
 from workspaces.tokens import LiveToken, TokenRejected, bearer_token, token_authenticate
 
@@ -56,6 +59,33 @@ class IsWorkspaceCallbackToken(BasePermission):
                 "This token belongs to another workspace.", code="insufficient_scope"
             )
         return True
+
+
+class ProxyTokenThrottle(SimpleRateThrottle):
+    """AI_PROXY_TOKEN_MINTS_PER_MINUTE proxy tokens per workspace, counted in the cache (shared
+    by every worker with Redis). Runs after the permission check, so it counts only the
+    callback token of the workspace in the URL. A cache that cannot be reached lets the
+    request through: the agents' renewals must not fail with Redis."""
+
+    scope = "proxy_token"
+
+    def get_rate(self) -> str:
+        return f"{settings.AI_PROXY_TOKEN_MINTS_PER_MINUTE}/min"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        token = request.auth
+        if not isinstance(token, LiveToken):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": token.workspace_id}
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except CACHE_FAILURES as failure:
+            logger.warning(
+                "proxy_token.throttle_unavailable", extra={"failure": type(failure).__name__}
+            )
+            return True
 
 
 class WorkspaceTokenScheme(OpenApiAuthenticationExtension):

@@ -39,6 +39,20 @@ class AgentKeyRequestSerializer(serializers.Serializer):
     agentType = AgentTypeField()
 
 
+class ProxyTokenRequestSerializer(serializers.Serializer):
+    agentType = AgentTypeField()
+
+
+class ProxyTokenResponseSerializer(serializers.Serializer):
+    """Only used to describe the response in the OpenAPI schema."""
+
+    token = serializers.CharField(
+        help_text="A proxy token (sam_px_…): valid only on the AI proxy (/ai/…), until "
+        "`expiresAt` or until the workspace stops."
+    )
+    expiresAt = serializers.DateTimeField(help_text="When the token expires (ISO 8601, UTC).")
+
+
 class InferenceConfigSerializer(serializers.Serializer):
     provider = serializers.ChoiceField(
         choices=["anthropic-proxy", "openai-proxy", "openai-compatible"]

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record, audit_snapshot
+from catalog.agents import AgentSpec
 from workspaces.models import Task, TokenKind, Workspace, WorkspaceStatus, WorkspaceToken
 
 TOKEN_PREFIXES = {TokenKind.CALLBACK: "sam_cb_", TokenKind.PROXY: "sam_px_"}
@@ -87,6 +88,13 @@ def token_mint(
         expires_at=timezone.now() + ttl,
     )
     return token, raw
+
+
+def proxy_token_mint(*, workspace: Workspace, agent: AgentSpec) -> tuple[WorkspaceToken, str]:
+    """A proxy token for this agent in the workspace, living as long as the agent can keep
+    it (`AgentSpec.proxy_token_seconds`); returns the row and the token (shown once)."""
+    ttl = timedelta(seconds=agent.proxy_token_seconds())
+    return token_mint(workspace=workspace, kind=TokenKind.PROXY, ttl=ttl)
 
 
 @transaction.atomic

@@ -6,8 +6,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workspaces.agent_credentials import agent_credential_sync, agent_key_resolve
-from workspaces.authentication import IsWorkspaceCallbackToken, WorkspaceTokenAuthentication
+from workspaces.agent_credentials import (
+    agent_credential_sync,
+    agent_key_resolve,
+    proxy_token_issue,
+)
+from workspaces.authentication import (
+    IsWorkspaceCallbackToken,
+    ProxyTokenThrottle,
+    WorkspaceTokenAuthentication,
+)
 from workspaces.parsers import BoundedJSONParser, ChunkedBodyRequest
 from workspaces.serializers import (
     AgentKeyRequestSerializer,
@@ -15,6 +23,8 @@ from workspaces.serializers import (
     CredentialSyncRequestSerializer,
     CredentialSyncResponseSerializer,
     ErrorSerializer,
+    ProxyTokenRequestSerializer,
+    ProxyTokenResponseSerializer,
 )
 from workspaces.tokens import LiveToken
 
@@ -75,6 +85,37 @@ class AgentKeyView(WorkspaceAPIView):
             token=self.workspace_token(), agent_type=serializer.validated_data["agentType"]
         )
         return Response(body)
+
+
+class ProxyTokenView(WorkspaceAPIView):
+    throttle_classes = [ProxyTokenThrottle]
+
+    @extend_schema(
+        operation_id="proxy_token",
+        summary="A fresh proxy token for an agent that renews its own (apiKeyHelper, Codex auth)",
+        request=ProxyTokenRequestSerializer,
+        responses={
+            200: ProxyTokenResponseSerializer,
+            **_ERRORS,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="`not_on_proxy`: the agent does not use the AI proxy in this "
+                "workspace (not eligible, proxy off, or it gets a key of its own).",
+            ),
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="`rate_limited`: over AI_PROXY_TOKEN_MINTS_PER_MINUTE for this "
+                "workspace; `Retry-After` says when to try again.",
+            ),
+        },
+    )
+    def post(self, request: Request, workspace_id: str) -> Response:
+        serializer = ProxyTokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        body = proxy_token_issue(
+            token=self.workspace_token(), agent_type=serializer.validated_data["agentType"]
+        )
+        return Response(ProxyTokenResponseSerializer(body).data)
 
 
 class AgentCredentialSyncView(WorkspaceAPIView):

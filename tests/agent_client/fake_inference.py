@@ -3,7 +3,8 @@
 It plays the upstream provider behind the platform proxy (paths `/v1/messages`,
 `/v1/responses`, `/v1/chat/completions`), and, for testing the client and the agent scripts
 on their own, it can also stand in for the whole control plane: it then answers agent-key
-with a proxy fallback pointing at itself and serves the proxy's paths (`/ai/anthropic/v1/…`,
+with a proxy fallback pointing at itself, proxy-token with `proxy_token` (the agents' hooks
+in scoped mode), and serves the proxy's paths (`/ai/anthropic/v1/…`,
 `/ai/v1/…`). Streams and JSON answers both; every request is recorded.
 """
 
@@ -12,10 +13,13 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 _AGENT_KEY = re.compile(r"^/api/workspaces/[^/]+/agent-key$")
+_PROXY_TOKEN = re.compile(r"^/api/workspaces/[^/]+/proxy-token$")
+_CONTROL_PLANE = re.compile(r"^/api/workspaces/[^/]+/(agent-key|proxy-token)$")
 
 
 @dataclass
@@ -203,6 +207,7 @@ class FakeInference:
     def __init__(self) -> None:
         self.seen: list[Seen] = []
         self.agent_key_answer: dict[str, Any] | None = None
+        self.proxy_token: str | None = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -218,6 +223,10 @@ class FakeInference:
                 fake.seen.append(Seen(path, {k.lower(): v for k, v in self.headers.items()}, body))
                 if _AGENT_KEY.match(path) and fake.agent_key_answer is not None:
                     return self._json(200, fake.agent_key_answer)
+                if _PROXY_TOKEN.match(path) and fake.proxy_token is not None:
+                    expires = datetime.now(UTC) + timedelta(hours=1)
+                    answer = {"token": fake.proxy_token, "expiresAt": expires.isoformat()}
+                    return self._json(200, answer)
                 route = fake.route(path)
                 if route is None:
                     return self._json(
@@ -259,7 +268,7 @@ class FakeInference:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def inference_requests(self) -> list[Seen]:
-        return [seen for seen in self.seen if not _AGENT_KEY.match(seen.path)]
+        return [seen for seen in self.seen if not _CONTROL_PLANE.match(seen.path)]
 
     def start(self) -> "FakeInference":
         self.thread.start()

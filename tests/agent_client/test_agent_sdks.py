@@ -55,6 +55,7 @@ def test_each_agent_gets_its_answer_with_nothing_but_the_clients_setup(
 ):
     script, dialect, path = AGENTS[agent]
     fake_inference.agent_key_answer = proxy_answer(agent, fake_inference.url, mode)
+    fake_inference.proxy_token = PROXY_TOKEN
     client = stand_in_client(fake_inference, tmp_path)
 
     run = client(

@@ -1,11 +1,12 @@
 """Codex's config.toml: the managed provider block is merged in, replaced, and removed cleanly."""
 
 import tomllib
+from dataclasses import replace
 
 import pytest
 
 from agent_client.codex_config import BEGIN, config_apply, config_strip
-from agent_client.environment import CodexProvider
+from agent_client.environment import CodexAuth, CodexProvider
 from agent_client.errors import LocalFileError
 
 PROVIDER = CodexProvider(base_url="https://api.sam.test/ai/v1", model="gpt-4.1")
@@ -156,3 +157,46 @@ def test_a_multiline_string_that_looks_like_a_model_line_is_never_altered():
 def test_an_unterminated_managed_block_is_refused():
     with pytest.raises(LocalFileError, match="no end marker"):
         config_apply(BEGIN + '\nmodel = "x"\n', PROVIDER)
+
+
+RENEWING = replace(
+    PROVIDER,
+    env_key=None,
+    auth=CodexAuth(
+        "/usr/bin/python3",
+        ("-m", "agent_client", "token", "--agent", "openai-codex", "--token-file", "/run/t é"),
+        refresh_interval_ms=900_000,
+    ),
+)
+
+
+def test_a_renewing_provider_gets_an_auth_command_and_no_env_key():
+    document = tomllib.loads(config_apply(USER_CONFIG, RENEWING))
+
+    provider = document["model_providers"]["sam-proxy"]
+    assert "env_key" not in provider
+    assert provider["auth"] == {
+        "command": "/usr/bin/python3",
+        "args": [
+            "-m",
+            "agent_client",
+            "token",
+            "--agent",
+            "openai-codex",
+            "--token-file",
+            "/run/t é",
+        ],
+        "refresh_interval_ms": 900_000,
+        "timeout_ms": 15_000,
+    }
+    assert document["mcp_servers"] == tomllib.loads(USER_CONFIG)["mcp_servers"]
+
+
+def test_switching_between_renewing_and_a_static_key_replaces_the_block():
+    renewing = config_apply(USER_CONFIG, RENEWING)
+
+    static = tomllib.loads(config_apply(renewing, PROVIDER))["model_providers"]["sam-proxy"]
+
+    assert static["env_key"] == "OPENAI_API_KEY"
+    assert "auth" not in static
+    assert config_apply(renewing, None) == USER_CONFIG

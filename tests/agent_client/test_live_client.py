@@ -50,7 +50,10 @@ def test_a_gemini_key_goes_to_gemini_api_key(vm, alice):
     }
 
 
-def test_claude_code_with_no_key_is_pointed_at_the_proxy_with_the_callback_token(vm, live_url, ws):
+def test_in_callback_mode_claude_code_with_no_key_uses_the_callback_token_with_the_proxy(
+    vm, live_url, ws, settings
+):
+    settings.AI_PROXY_TOKEN_MODE = "callback"
     run = vm("env", "--agent", "claude-code", "--format", "json")
 
     assert run.returncode == 0, run.stderr
@@ -75,7 +78,8 @@ def test_in_scoped_mode_the_agent_gets_a_proxy_token_of_its_workspace(vm, ws, se
     assert ws.token not in run.stdout
 
 
-def test_opencode_with_no_key_gets_an_inline_config_for_the_proxy(vm, live_url, ws):
+def test_opencode_with_no_key_gets_an_inline_config_for_the_proxy(vm, live_url, ws, settings):
+    settings.AI_PROXY_TOKEN_MODE = "callback"
     run = vm("env", "--agent", "opencode", "--format", "json")
 
     config = json.loads(run.json()["OPENCODE_CONFIG_CONTENT"])
@@ -87,7 +91,10 @@ def test_opencode_with_no_key_gets_an_inline_config_for_the_proxy(vm, live_url, 
     assert SENTINEL not in run.stdout
 
 
-def test_codex_with_no_key_gets_openai_variables_and_a_provider_in_config_toml(vm, live_url, ws):
+def test_in_callback_mode_codex_gets_openai_variables_and_a_provider_in_config_toml(
+    vm, live_url, ws, settings
+):
+    settings.AI_PROXY_TOKEN_MODE = "callback"
     run = vm("run", "--agent", "openai-codex", "--", *agent_command("show_environment.py"))
 
     assert run.returncode == 0, run.stderr
@@ -177,8 +184,9 @@ def test_run_passes_the_agents_exit_code_through(vm):
 
 
 def test_run_hands_the_proxy_environment_to_the_agent_and_not_the_callback_variable(
-    vm, live_url, ws
+    vm, live_url, ws, settings
 ):
+    settings.AI_PROXY_TOKEN_MODE = "callback"
     run = vm("run", "--agent", "claude-code", "--", *agent_command("show_environment.py"))
 
     seen = json.loads(run.stdout)["env"]
@@ -207,7 +215,10 @@ def test_run_drops_stale_credential_variables_of_the_vm(vm, alice):
     assert set(json.loads(run.stdout)["env"]) - CLIENT_SETTINGS == {"ANTHROPIC_API_KEY"}
 
 
-def test_with_an_env_file_the_secret_is_only_in_a_private_file_removed_afterwards(vm, ws, tmp_path):
+def test_with_an_env_file_the_secret_is_only_in_a_private_file_removed_afterwards(
+    vm, ws, tmp_path, settings
+):
+    settings.AI_PROXY_TOKEN_MODE = "callback"
     env_dir = tmp_path / "env-files"
 
     run = vm(

@@ -40,6 +40,7 @@ def test_the_client_puts_each_credential_where_the_server_catalog_says(agent_typ
     assert ours.oauth_env == theirs.oauth_env
     assert ours.oauth_accepted == theirs.oauth_accepted
     assert ours.proxy_provider == theirs.proxy_provider
+    assert ours.renews_token == theirs.renews_token
     assert ours.key_env in ours.managed_env
 
 

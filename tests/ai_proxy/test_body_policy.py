@@ -30,7 +30,7 @@ def test_a_request_without_store_is_sent_as_it_came(proxy: LiveProxy):
 
 def test_a_workspace_continues_its_own_responses_and_no_one_elses(proxy: LiveProxy, bob):
     created = proxy.post("v1/responses", RESPONSE).json()["id"]
-    bobs_token = make_workspace(bob).token
+    bobs_token = make_workspace(bob).proxy_token()
 
     own = proxy.post("v1/responses", {**RESPONSE, "previous_response_id": created})
     other = proxy.post(

@@ -354,7 +354,7 @@ def test_a_key_cooling_on_one_worker_is_skipped_by_another(workspace_for_process
         "AI_PROXY_OPENAI_UPSTREAM": fake_upstream.openai_url,
         "REDIS_URL": django_settings.REDIS_URL,
     }
-    headers = {"Authorization": f"Bearer {workspace_for_processes.token}"}
+    headers = {"Authorization": f"Bearer {workspace_for_processes.proxy_token()}"}
     with server_processes(2, **env) as (first, second):
         url = "/ai/anthropic/v1/messages"
         on_first = [

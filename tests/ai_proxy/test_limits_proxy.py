@@ -156,5 +156,6 @@ def test_limits_are_per_user(proxy: LiveProxy, bob, bob_ws, settings):
 
     assert proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE).status_code == 200  # alice
     assert (
-        proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE, token=bob_ws.token).status_code == 429
+        proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE, token=bob_ws.proxy_token()).status_code
+        == 429
     )

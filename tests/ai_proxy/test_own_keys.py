@@ -224,7 +224,7 @@ def test_the_workspace_of_another_user_never_gets_alices_key(
 ):
     add_credential(Scope.USER, "claude-code", CLAUDE_KEY, owner=alice)
 
-    answer = proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE, token=bob_ws.token)
+    answer = proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE, token=bob_ws.proxy_token())
 
     assert answer.status_code == 200
     assert proxy.upstream.last.key == ENV_ANTHROPIC_KEY

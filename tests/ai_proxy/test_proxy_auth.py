@@ -111,7 +111,8 @@ def test_workspace_stop_revokes_every_token(proxy: LiveProxy, ws):
     assert proxy.post("v1/responses", RESPONSE).status_code == 401
 
 
-def test_a_proxy_token_is_accepted_in_callback_mode(proxy: LiveProxy, ws):
+def test_a_proxy_token_is_accepted_in_callback_mode(proxy: LiveProxy, ws, settings):
+    settings.AI_PROXY_TOKEN_MODE = "callback"
     _row, proxy_token = token_mint(workspace=ws.workspace, kind=TokenKind.PROXY)
 
     response = proxy.post("v1/chat/completions", CHAT, token=proxy_token)
@@ -119,30 +120,39 @@ def test_a_proxy_token_is_accepted_in_callback_mode(proxy: LiveProxy, ws):
     assert response.status_code == 200
 
 
-def test_scoped_mode_refuses_callback_tokens_on_every_route(proxy: LiveProxy, settings):
-    settings.AI_PROXY_TOKEN_MODE = "scoped"
-
+def test_scoped_mode_the_default_refuses_callback_tokens_on_every_route(proxy: LiveProxy, ws):
     for path, body in ROUTES:
-        response = proxy.post(path, body)
+        response = proxy.post(path, body, token=ws.token)
         assert response.status_code == 403, path
         error = error_of(path, response)
         assert "proxy tokens" in error["message"]
-    assert openai_error(proxy.post("v1/responses", RESPONSE))["code"] == "insufficient_scope"
+    answer = proxy.post("v1/responses", RESPONSE, token=ws.token)
+    assert openai_error(answer)["code"] == "insufficient_scope"
     assert proxy.upstream.received == []
 
 
-def test_scoped_mode_set_by_an_admin_accepts_a_proxy_token(proxy: LiveProxy, ws):
+def test_callback_mode_accepts_the_callback_token(proxy: LiveProxy, ws, settings):
+    settings.AI_PROXY_TOKEN_MODE = "callback"
+
+    assert proxy.post("v1/responses", RESPONSE, token=ws.token).status_code == 200
+
+
+def test_scoped_mode_set_by_an_admin_accepts_a_proxy_token(proxy: LiveProxy, ws, settings):
+    settings.AI_PROXY_TOKEN_MODE = "callback"
     ProxySettings.objects.create(token_mode="scoped")
     _row, proxy_token = token_mint(workspace=ws.workspace, kind=TokenKind.PROXY)
 
     assert proxy.post("v1/responses", RESPONSE, token=proxy_token).status_code == 200
-    assert proxy.post("v1/responses", RESPONSE).status_code == 403
+    assert proxy.post("v1/responses", RESPONSE, token=ws.token).status_code == 403
 
 
 def test_a_token_of_any_running_workspace_works_with_that_workspace(proxy: LiveProxy, bob):
     bobs = make_workspace(bob)
 
-    assert proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE, token=bobs.token).status_code == 200
+    assert (
+        proxy.post("anthropic/v1/messages", CLAUDE_MESSAGE, token=bobs.proxy_token()).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize(("path", "body"), [*ROUTES, ("v1/models", None)])

@@ -10,6 +10,8 @@ from sam_project.logs import JsonFormatter
 from tests.ai_proxy.live_proxy import CHAT, CLAUDE_MESSAGE, LiveProxy
 from tests.fakes.fixtures import ENV_ANTHROPIC_KEY, ENV_OPENAI_KEY
 from tests.fakes.upstream import Fail, Reply
+from workspaces.models import WorkspaceToken
+from workspaces.tokens import hash_token
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +39,7 @@ def test_each_request_writes_one_line_with_its_facts(proxy: LiveProxy, caplog, w
     assert line.status == 200
     assert line.streamed is False
     assert line.workspace_id == ws.id
+    assert line.token_id == WorkspaceToken.objects.get(token_hash=hash_token(proxy.token)).pk
     assert line.latency_ms > 0
     assert line.error is None
 

@@ -107,7 +107,7 @@ def test_parallel_requests_on_several_processes_lose_no_usage(
     server_processes, alice, fake_upstream
 ):
     urls, stop_servers = server_processes
-    ws = make_workspace(alice)
+    token = make_workspace(alice).proxy_token()
     fake_upstream.default = Reply(input_tokens=100, output_tokens=7)
 
     def ask(number: int) -> int:
@@ -115,7 +115,7 @@ def test_parallel_requests_on_several_processes_lose_no_usage(
         response = httpx.post(
             f"{url}/ai/anthropic/v1/messages",
             json=CLAUDE_MESSAGE,
-            headers={"Authorization": f"Bearer {ws.token}"},
+            headers={"Authorization": f"Bearer {token}"},
             timeout=60,
         )
         return response.status_code

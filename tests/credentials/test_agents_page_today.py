@@ -16,6 +16,8 @@ from portal.usage import usage_today
 from tests.ai_proxy.live_proxy import LiveProxy
 from tests.fakes.upstream import Reply
 from tests.test_content_security_policy import assert_policed_page
+from workspaces.models import TokenKind
+from workspaces.tokens import token_mint
 
 pytestmark = pytest.mark.django_db
 
@@ -224,7 +226,8 @@ def test_the_panel_takes_two_queries(alice, bob, django_assert_num_queries, froz
 def test_usage_through_the_live_proxy_shows_on_the_page(
     live_url, proxy_upstream, ws, client, alice
 ):
-    proxy = LiveProxy(base=f"{live_url}/ai", token=ws.token, upstream=proxy_upstream)
+    _row, token = token_mint(workspace=ws.workspace, kind=TokenKind.PROXY)
+    proxy = LiveProxy(base=f"{live_url}/ai", token=token, upstream=proxy_upstream)
     proxy.upstream.answer_next(
         Reply(input_tokens=100, cache_write=400, cache_read=1_500, output_tokens=50)
     )

@@ -95,6 +95,9 @@ class Deployment:
 def deployment(transactional_db, model_catalog, fake_provider, tmp_path) -> Iterator[Deployment]:
     env = {
         "DATABASE_URL": database_url(),
+        # The load's clients send their callback token to the proxy too (one token per user);
+        # the token modes have their own tests.
+        "AI_PROXY_TOKEN_MODE": "callback",
         "AI_PROXY_ANTHROPIC_UPSTREAM": fake_provider,
         "AI_PROXY_OPENAI_UPSTREAM": f"{fake_provider}/v1",
         "AI_PROXY_ANTHROPIC_API_KEY": ENV_ANTHROPIC_KEY,

@@ -99,8 +99,10 @@ def test_a_proxy_body_at_the_apps_cap_passes_nginx(nginx_in_front, alice):
     cap = settings.AI_PROXY_MAX_BODY_BYTES
     assert cap == 8 * MiB  # the site's client_max_body_size on /ai/
 
-    claude = _post(f"{nginx_in_front.url}/ai/anthropic/v1/messages", _claude_body(cap), ws.token)
-    chat = _post(f"{nginx_in_front.url}/ai/v1/chat/completions", _chat_body(cap), ws.token)
+    claude = _post(
+        f"{nginx_in_front.url}/ai/anthropic/v1/messages", _claude_body(cap), ws.proxy_token()
+    )
+    chat = _post(f"{nginx_in_front.url}/ai/v1/chat/completions", _chat_body(cap), ws.proxy_token())
 
     assert claude.status_code == 200
     assert claude.headers["X-Served-By"]
@@ -115,8 +117,10 @@ def test_a_proxy_body_over_the_cap_is_refused_by_nginx_in_the_routes_dialect(
     ws = make_workspace(alice)
     over = settings.AI_PROXY_MAX_BODY_BYTES + 1
 
-    claude = _post(f"{nginx_in_front.url}/ai/anthropic/v1/messages", _claude_body(over), ws.token)
-    chat = _post(f"{nginx_in_front.url}/ai/v1/chat/completions", _chat_body(over), ws.token)
+    claude = _post(
+        f"{nginx_in_front.url}/ai/anthropic/v1/messages", _claude_body(over), ws.proxy_token()
+    )
+    chat = _post(f"{nginx_in_front.url}/ai/v1/chat/completions", _chat_body(over), ws.proxy_token())
 
     assert claude.status_code == 413
     assert claude.headers["Content-Type"] == "application/json"

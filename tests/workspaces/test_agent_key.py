@@ -38,9 +38,33 @@ def agent_key(client, ws, agent_type):
 
 
 @pytest.mark.parametrize(("agent_type", "provider", "path", "model"), ELIGIBLE)
-def test_with_no_key_it_points_eligible_agents_at_the_platform_proxy(
+def test_with_no_key_it_points_eligible_agents_at_the_platform_proxy_with_a_proxy_token(
     client, ws, agent_type, provider, path, model
 ):
+    response = agent_key(client, ws, agent_type)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body == {
+        "apiKey": body["apiKey"],
+        "credentialKind": "api-key",
+        "credentialSource": "platform",
+        "inferenceConfig": {
+            "provider": provider,
+            "baseURL": f"https://api.sam.test{path}",
+            "model": model,
+            "apiKeySource": "proxy-token",
+        },
+    }
+    assert WorkspaceToken.objects.get(token_hash=hash_token(body["apiKey"])).kind == "proxy"
+
+
+@pytest.mark.parametrize(("agent_type", "provider", "path", "model"), ELIGIBLE)
+def test_in_callback_mode_with_no_key_the_vm_uses_its_callback_token_with_the_proxy(
+    client, ws, settings, agent_type, provider, path, model
+):
+    settings.AI_PROXY_TOKEN_MODE = "callback"
+
     response = agent_key(client, ws, agent_type)
 
     assert response.status_code == 200
@@ -137,7 +161,8 @@ def test_an_inactive_project_key_leaves_eligible_agents_on_the_platform_proxy(
 
     response = agent_key(client, ws, "claude-code")
 
-    assert response.json()["apiKey"] == "__platform_proxy__"
+    assert response.json()["apiKey"].startswith("sam_px_")
+    assert response.json()["credentialSource"] == "platform"
     assert CLAUDE_KEY not in response.content.decode()
 
 
@@ -154,7 +179,8 @@ def test_a_platform_key_is_not_handed_to_workspaces_by_default(client, ws):
 
     response = agent_key(client, ws, "claude-code")
 
-    assert response.json()["apiKey"] == "__platform_proxy__"
+    assert response.json()["apiKey"].startswith("sam_px_")
+    assert "inferenceConfig" in response.json()
     assert CLAUDE_PLATFORM_KEY not in response.content.decode()
 
 
@@ -260,10 +286,15 @@ def test_the_base_url_defaults_to_the_api_host_of_base_domain(client, ws, settin
     assert response.json()["inferenceConfig"]["baseURL"] == "https://api.sammy.example/ai/anthropic"
 
 
-def test_in_scoped_mode_it_mints_a_proxy_only_token(client, ws, settings):
+@pytest.mark.parametrize(
+    ("agent_type", "seconds"), [("claude-code", 3600), ("openai-codex", 3600), ("opencode", 43200)]
+)
+def test_in_scoped_mode_it_mints_a_proxy_only_token_living_as_long_as_the_agent_can_keep_it(
+    client, ws, settings, agent_type, seconds
+):
     settings.AI_PROXY_TOKEN_MODE = "scoped"
 
-    response = agent_key(client, ws, "claude-code")
+    response = agent_key(client, ws, agent_type)
 
     body = response.json()
     assert body["inferenceConfig"]["apiKeySource"] == "proxy-token"
@@ -272,7 +303,7 @@ def test_in_scoped_mode_it_mints_a_proxy_only_token(client, ws, settings):
     assert token.kind == TokenKind.PROXY
     assert token.workspace_id == ws.workspace.pk
     lifetime = token.expires_at - token.created_at
-    assert 7190 <= lifetime.total_seconds() <= 7210
+    assert seconds - 10 <= lifetime.total_seconds() <= seconds + 10
 
 
 def test_an_admin_can_choose_scoped_mode_over_the_environment(client, ws, settings):

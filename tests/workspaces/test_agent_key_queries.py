@@ -33,6 +33,8 @@ def setup_branch(branch, alice, project, settings):
     elif branch == "platform-exposed":
         settings.EXPOSE_PLATFORM_KEYS_TO_WORKSPACES = True
         add_credential(Scope.PLATFORM, "claude-code", CLAUDE_PLATFORM_KEY)
+    elif branch == "proxy-callback":
+        settings.AI_PROXY_TOKEN_MODE = "callback"
     elif branch == "proxy-scoped":
         settings.AI_PROXY_TOKEN_MODE = "scoped"
     elif branch == "proxy-disabled":
@@ -78,8 +80,9 @@ def test_every_branch_stays_within_its_query_budget(
 
 
 def test_a_cold_configuration_cache_costs_two_queries_once(
-    client, ws, django_assert_max_num_queries
+    client, ws, settings, django_assert_max_num_queries
 ):
+    settings.AI_PROXY_TOKEN_MODE = "callback"  # no mint: only the cache's cost is counted
     with django_assert_max_num_queries(2 + 2):
         post_json(client, ws.url(), {"agentType": "claude-code"}, ws.token)
     with django_assert_max_num_queries(2):

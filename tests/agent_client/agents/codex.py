@@ -2,18 +2,27 @@
 
 Codex ignores OPENAI_BASE_URL: it takes `model_provider` and `model` from
 $CODEX_HOME/config.toml (else ~/.codex/config.toml), the provider's `base_url`, and the key
-from the variable named by the provider's `env_key`; `wire_api = "responses"` means the
-Responses API. Prints {"text", "model"} as JSON; never a key.
+from the variable named by the provider's `env_key`, or from what the provider's `auth`
+command prints; `wire_api = "responses"` means the Responses API. Prints {"text", "model"} as JSON; never a key.
 """
 
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 import openai
+
+
+def provider_key(provider: dict) -> str:
+    auth = provider.get("auth")
+    if auth is None:
+        return os.environ[provider["env_key"]]
+    argv = [auth["command"], *auth.get("args", [])]
+    return subprocess.run(argv, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def main() -> int:
@@ -29,7 +38,7 @@ def main() -> int:
         return 2
     client = openai.OpenAI(
         base_url=provider["base_url"],
-        api_key=os.environ[provider["env_key"]],
+        api_key=provider_key(provider),
         max_retries=0,
         timeout=30,
     )
