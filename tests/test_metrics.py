@@ -47,7 +47,7 @@ def moved(before: dict, after: dict, name: str, **labels: str) -> float:
 
 @pytest.fixture
 def proxy(live_url: str, proxy_upstream, ws: LiveWorkspace) -> LiveProxy:
-    return LiveProxy(base=f"{live_url}/ai", token=ws.token, upstream=proxy_upstream)
+    return LiveProxy(base=f"{live_url}/ai", token=ws.proxy_token(), upstream=proxy_upstream)
 
 
 def test_a_request_moves_its_count_timings_upstream_try_and_tokens_by_kind(
@@ -199,7 +199,7 @@ def test_two_server_processes_add_up_in_multiprocess_mode(
     workspace_for_processes: LiveWorkspace, fake_upstream
 ):
     fake_upstream.default = Reply(input_tokens=10, output_tokens=3)
-    headers = {"Authorization": f"Bearer {workspace_for_processes.token}"}
+    headers = {"Authorization": f"Bearer {workspace_for_processes.proxy_token()}"}
     with tempfile.TemporaryDirectory() as directory:
         env = {
             "PROMETHEUS_MULTIPROC_DIR": directory,

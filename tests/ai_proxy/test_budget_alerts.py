@@ -130,7 +130,7 @@ def test_two_workers_send_one_signed_alert_per_threshold_even_when_requests_cros
     workspace_for_processes: LiveWorkspace, fake_upstream, receiver: Receiver, alice
 ):
     fake_upstream.default = Reply(input_tokens=100, output_tokens=1)
-    token = workspace_for_processes.token
+    token = workspace_for_processes.proxy_token()
     with server_processes(2, **server_env(fake_upstream, receiver)) as urls:
         with ThreadPoolExecutor(max_workers=12) as pool:
             answers = list(pool.map(lambda n: ask(urls[n % 2], token), range(24)))
@@ -161,7 +161,7 @@ def test_a_receiver_that_fails_gets_the_same_alert_again_with_backoff(
     fake_upstream.default = Reply(input_tokens=1000, output_tokens=1)
     env = server_env(fake_upstream, receiver, AI_PROXY_ALERT_PERCENT="100")
     with server_processes(1, **env) as (url,):
-        assert ask(url, workspace_for_processes.token).status_code == 200
+        assert ask(url, workspace_for_processes.proxy_token()).status_code == 200
         receiver.wait_for(3)
         time.sleep(0.5)
 
@@ -183,7 +183,7 @@ def test_a_slow_receiver_never_slows_a_request(
 ):
     receiver.delay = 5.0
     fake_upstream.default = Reply(input_tokens=850, output_tokens=1)
-    token = workspace_for_processes.token
+    token = workspace_for_processes.proxy_token()
     with server_processes(1, **server_env(fake_upstream, receiver)) as (url,):
         assert ask(url, token).status_code == 200  # 85 % of the day's 1 000 input tokens
         receiver.wait_for(1)  # the receiver holds the alert for 5 s from here
