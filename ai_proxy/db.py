@@ -5,10 +5,10 @@ own them, and run on the drivers' asynchronous paths:
 - PostgreSQL: psycopg's `AsyncConnectionPool`, one per event loop; no thread at all;
 - SQLite (the embedded default): reads on the event loop through a read-only connection of
   the standard library's driver (in WAL mode a reader never waits for the writer, and one
-  indexed row costs about 5 µs); writes on asyncio's default executor, since they may wait
-  for the write lock, through a connection of the same driver with Django's settings for it
-  (busy timeout, `BEGIN IMMEDIATE`, WAL): Django's connection and `atomic` around the same
-  two statements cost about 0.2 ms of CPU a request more.
+  indexed row costs about 5 µs); writes on a thread of their own (`_sqlite_writes`), since
+  they may wait for the write lock, through a connection of the same driver with Django's
+  settings for it (busy timeout, `BEGIN IMMEDIATE`, WAL): Django's connection and `atomic`
+  around the same two statements cost about 0.2 ms of CPU a request more.
 
 Everything else in the project uses the ORM. Not here, because of the "server CPU per
 request" row of `bench/proxy_overhead.py`: an ORM query costs about 0.4 ms of CPU to
@@ -23,6 +23,7 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -98,7 +99,8 @@ async def fetch_one(sql: str, params: Sequence[Any], alias: str = ALIAS) -> tupl
 async def execute(statements: Statements, alias: str = ALIAS) -> None:
     """Run write statements in one transaction."""
     if is_sqlite(alias):
-        await asyncio.get_running_loop().run_in_executor(None, _sqlite_write, statements, alias)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(_sqlite_writes(), _sqlite_write, statements, alias)
         return
     async with (await _pool(alias)).connection() as connection, connection.transaction():
         for sql, params in statements:
@@ -184,6 +186,16 @@ def _as_request(function: Callable[..., T], *args: Any) -> T:
         return function(*args)
     finally:
         close_old_connections()
+
+
+@functools.cache
+def _sqlite_writes() -> ThreadPoolExecutor:
+    """The one thread SQLite writes run on: SQLite takes one writer at a time anyway, and one
+    thread keeps one writing connection (and its page cache) per process, where asyncio's
+    default executor would open one on each of its threads as load spreads over them — the
+    memory of the "open streams" row of `bench/proxy_overhead.py` grew 20 % from its first
+    round to its third that way."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writes")
 
 
 def _sqlite_write(statements: Statements, alias: str) -> None:

@@ -363,9 +363,10 @@ AI_PROXY_MIDDLEWARE = [
     "sam_project.middleware.proxy_request_id_middleware",
     "ai_proxy.middleware.allowed_hosts_middleware",
 ]
-# Upstream connections each worker keeps open at most (all providers together).
+# Upstream connections each worker keeps open at most (all providers together): one per
+# request in flight, so above the 500 open streams a worker carries (SPEC 25).
 AI_PROXY_UPSTREAM_CONNECTIONS = _read(
-    env.int, "AI_PROXY_UPSTREAM_CONNECTIONS", "an integer", default=200
+    env.int, "AI_PROXY_UPSTREAM_CONNECTIONS", "an integer", default=1000
 )
 # Redis connections each worker's proxy keeps at most (rate windows, slots, key health).
 AI_PROXY_REDIS_CONNECTIONS = _read(env.int, "AI_PROXY_REDIS_CONNECTIONS", "an integer", default=50)
