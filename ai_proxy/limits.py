@@ -97,18 +97,20 @@ class Slot:
 
     key: str
     member: str
-    held_until: float = 0.0
+    renew_at: float = 0.0  # when half of the slot's time has gone
 
     async def release(self) -> None:
         await shared_state.release(self.key, self.member)
 
     async def keep(self) -> None:
-        """Extend the slot once half of its time has gone (called as a stream is relayed)."""
+        """Extend the slot once half of its time has gone (called for every chunk of a
+        stream, so the usual case is one clock read)."""
         now = time.monotonic()
-        if now < self.held_until - slot_seconds() / 2:
+        if now < self.renew_at:
             return
-        self.held_until = now + slot_seconds()
-        await shared_state.extend(self.key, self.member, slot_seconds())
+        seconds = slot_seconds()
+        self.renew_at = now + seconds / 2
+        await shared_state.extend(self.key, self.member, seconds)
 
 
 def _first(*values: T | None) -> T:
@@ -221,7 +223,7 @@ async def count_request(*, user_id: int, limit: int, now: datetime) -> RateWindo
 
 async def take_slot(*, user_id: int, limit: int) -> Slot:
     """One of the user's `limit` slots for requests in flight; raises `LimitReached`."""
-    slot = Slot(f"inflight:{user_id}", uuid.uuid4().hex, time.monotonic() + slot_seconds())
+    slot = Slot(f"inflight:{user_id}", uuid.uuid4().hex, time.monotonic() + slot_seconds() / 2)
     if not await shared_state.acquire(slot.key, slot.member, limit, slot_seconds()):
         raise LimitReached(
             f"Too many requests in flight: at most {limit} at once. Try again when one ends.",

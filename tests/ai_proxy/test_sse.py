@@ -162,3 +162,17 @@ def test_any_bytes_split_the_same_whatever_the_chunking(stream, data):
 
     assert events == split(stream)
     assert b"".join(event.raw for event in events) == stream
+
+
+@given(st.binary(max_size=300).map(lambda raw: raw.replace(b"\r", b"\n")), st.data())
+def test_a_stream_of_lf_line_ends_splits_as_the_general_scanner_splits_it(stream, data):
+    """Without a CR the splitter takes its shortcut (`_feed_lf`); it must find the events
+    the line-by-line scanner (`_feed_any`) finds, a CR arriving later included."""
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=8)))
+    chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
+    if data.draw(st.booleans()):
+        chunks.append(b"data: late\r\n\r\n")
+    general = SSESplitter()
+    expected = [e for chunk in chunks for e in general._feed_any(chunk)] + general.flush()
+
+    assert split(*chunks) == expected
