@@ -140,10 +140,15 @@ class Exchange:
             if self.streamed:
                 await self.record_usage()  # a stream the client cut short: what was seen
         finally:
-            if self.slot is not None:
-                await asyncio.shield(self.slot.release())
-            _log(self)
-            metrics.request_finished(self)
+            try:
+                if self.slot is not None:
+                    # Shielded: a client that went away cancels the wait, not the release.
+                    await asyncio.shield(self.slot.release())
+            finally:
+                # Even then (the release awaits Redis, where a pending cancellation lands):
+                # every request has its line and leaves the in-flight gauge.
+                _log(self)
+                metrics.request_finished(self)
 
     @property
     def latency_ms(self) -> float:

@@ -1,11 +1,15 @@
 """One `ai_proxy.request` JSON line per request, with no body, prompt, key or token in it."""
 
+import asyncio
 import logging
 import time
 
 import httpx
 import pytest
 
+from ai_proxy import metrics
+from ai_proxy.exchange import Exchange
+from catalog.routes import ANTHROPIC_MESSAGES
 from sam_project.logs import JsonFormatter
 from tests.ai_proxy.live_proxy import CHAT, CLAUDE_MESSAGE, LiveProxy
 from tests.fakes.fixtures import ENV_ANTHROPIC_KEY, ENV_OPENAI_KEY
@@ -97,3 +101,30 @@ def test_no_log_line_holds_a_token_a_key_or_a_prompt(proxy: LiveProxy, caplog):
     text = "\n".join(formatter.format(record) for record in caplog.records)
     for secret in (proxy.token, "z" * 43, ENV_ANTHROPIC_KEY, ENV_OPENAI_KEY, "8c1f"):
         assert secret not in text
+
+
+def test_a_request_cancelled_while_its_slot_is_released_still_writes_its_line(caplog):
+    """With Redis the slot's release is a network call; a client that leaves right at the end
+    cancels the request there. The release goes on (shielded), and the line is written."""
+    released = []
+
+    class SlowSlot:
+        async def release(self) -> None:
+            await asyncio.sleep(0.05)
+            released.append(True)
+
+    async def scenario() -> None:
+        exchange = Exchange(route=ANTHROPIC_MESSAGES, slot=SlowSlot(), status=200)  # type: ignore[arg-type]
+        finishing = asyncio.create_task(exchange.finish())
+        await asyncio.sleep(0.01)
+        finishing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await finishing
+        await asyncio.sleep(0.1)
+
+    in_flight = metrics.IN_FLIGHT._value.get()
+    asyncio.run(scenario())
+
+    assert [r.status for r in caplog.records if r.getMessage() == "ai_proxy.request"] == [200]
+    assert released == [True]
+    assert metrics.IN_FLIGHT._value.get() == in_flight
