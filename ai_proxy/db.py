@@ -35,7 +35,6 @@ from django.db import (
     IntegrityError,
     close_old_connections,
     connections,
-    transaction,
 )
 from psycopg_pool import AsyncConnectionPool
 
@@ -162,17 +161,6 @@ async def commit(statements: Statements) -> None:
     if group is None:
         group = _group_commits[loop] = GroupCommit()
     await group.commit(statements)
-
-
-def execute_here(statements: Statements, alias: str = ALIAS) -> None:
-    """`execute`, on this thread's Django connection and in its transaction."""
-    try:
-        with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-            for sql, params in statements:
-                cursor.execute(sql, [adapt(alias, value) for value in params])
-    except DatabaseError:
-        connections[alias].close()  # a broken connection is not reused
-        raise
 
 
 async def run_sync(function: Callable[..., T], *args: Any) -> T:

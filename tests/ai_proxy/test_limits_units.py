@@ -5,9 +5,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from ai_proxy.accounting import Usage
-from ai_proxy.db import execute_here
+from ai_proxy.db import adapt
 from ai_proxy.errors import LimitReached
 from ai_proxy.limits import check_budget, count_request, effective_limits, user_day
 from ai_proxy.models import DailyUsage, UsageRecord, UserProxyLimit
@@ -34,7 +35,10 @@ def record(user, input_tokens, output_tokens, day=None):
         outcome=Outcome(status=200, latency_ms=5),
         day=day,
     )
-    execute_here(statements)
+    # On the test's own connection, inside its transaction (the proxy writes on its own).
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, [adapt("default", value) for value in params])
 
 
 def test_environment_limits_apply_by_default(alice, settings):
